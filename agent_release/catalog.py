@@ -1,0 +1,57 @@
+"""Documentation of every analyst-facing table: shown as DuckDB comments and in the README."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    description: str
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+_CONV_COLUMNS = {
+    "conversation_id": "Unique conversation id.",
+    "user_id": "Keyed HMAC-SHA256 of the customer id (hex); not reversible without the key.",
+    "started_at": "Conversation start (UTC).",
+    "locale": "BCP 47 locale, e.g. es-MX.",
+    "channel": "chat | email | voice.",
+    "agent_version": "The agent build that served (or, for replays, answered) the conversation.",
+    "model": "Pinned model id the agent reported.",
+    "messages": "List of turns: role, content (masked), ts, latency_ms, tokens, cost_usd, action, error.",
+    "outcome": "resolved | escalated | abandoned | NULL.",
+    "csat": "Customer satisfaction 1-5 or NULL.",
+    "thumb": "up | down | NULL.",
+    "extra_json": "Fields outside the contract, kept verbatim (masked).",
+    "source": "File the record came from.",
+    "source_row": "Line (JSONL, 1-based) or row (Parquet, 0-based) in the source file.",
+}
+
+TABLES: dict[str, TableDoc] = {
+    "intake.quarantine": TableDoc(
+        "Production-log records that broke the conversation-log contract, with the reason and "
+        "source location. The raw payload is kept only in the restricted raw zone.",
+        {
+            "source": "File the bad record came from.",
+            "source_row": "Line (JSONL, 1-based) or row (Parquet, 0-based).",
+            "conversation_id": "The record's conversation id when it could be read, else NULL.",
+            "reason_code": "Machine-readable class: invalid_json, invalid_utf8, missing_field, "
+            "wrong_type, wrong_value, empty_messages, unknown_role, oversize, duplicate_id, ...",
+            "reason": "Human-readable reason; names fields, never quotes values.",
+            "quarantined_at": "When the intake run quarantined it (UTC).",
+        },
+    ),
+    "intake.batches": TableDoc(
+        "One row per intake run: rows read, valid, quarantined, by source.",
+    ),
+    "masking.masked_conversations": TableDoc(
+        "Production conversations with PII replaced by consistent, locale-aware fakes and the "
+        "user id replaced by a keyed hash. Safe for analysis, replay and evaluation.",
+        {**_CONV_COLUMNS, "masked_spans": "Spans (message_index, start, end, entity_type) of "
+         "surrogate values written by the masker, in masked text coordinates."},
+    ),
+    "masking.entity_counts": TableDoc(
+        "Entities found and replaced per masking run, by entity type and locale.",
+    ),
+}

@@ -1,0 +1,71 @@
+"""Dagster resources shared by all domains. Heavy libraries are imported lazily."""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from agent_release.config import Paths, paths
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The Parquet lake + analyst DuckDB file (see agent_release.warehouse)."""
+
+    home: str = ""  # project home; empty = $AGENT_RELEASE_HOME or the repository root
+
+    def paths(self) -> Paths:
+        return Paths(Path(self.home).resolve()) if self.home else paths()
+
+    def lake(self):
+        from agent_release.warehouse import Lake
+
+        return Lake(self.paths().lake)
+
+    def publish(self) -> dict:
+        """Refresh the analyst views (short write window; never fails the run)."""
+        from agent_release.warehouse import refresh_warehouse
+
+        return refresh_warehouse(self.paths())
+
+
+class LogSourceResource(dg.ConfigurableResource):
+    """Where conversation logs come from: ``synthetic`` (embedded default) or a file/folder of
+    JSONL/Parquet in the conversation-log contract."""
+
+    path: str = "synthetic"
+    conversations: int = 3000
+    seed: int = 7
+    days: int = 7
+    start_date: str = "2026-11-02"
+    max_content_chars: int = 20_000
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.path == "synthetic"
+
+
+class MaskingResource(dg.ConfigurableResource):
+    """Presidio + Faker masking. The HMAC key comes from AGENT_RELEASE_HMAC_KEY (or the demo key
+    when AGENT_RELEASE_DEMO=1)."""
+
+    score_threshold: float = 0.5
+    residual_min_score: float = 0.8
+
+    def masker(self):
+        from agent_release.config import hmac_key
+        from agent_release.masking import Masker
+
+        return Masker(hmac_key(), score_threshold=self.score_threshold)
+
+
+def default_resources() -> dict:
+    return {
+        "warehouse": WarehouseResource(home=os.environ.get("AGENT_RELEASE_HOME", "")),
+        "log_source": LogSourceResource(
+            path=os.environ.get("AGENT_RELEASE_LOG_SOURCE", "synthetic"),
+            conversations=int(os.environ.get("AGENT_RELEASE_SYNTHETIC_CONVERSATIONS", "3000")),
+            seed=int(os.environ.get("AGENT_RELEASE_SEED", "7")),
+        ),
+        "masking": MaskingResource(),
+    }

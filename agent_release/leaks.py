@@ -1,0 +1,59 @@
+"""Leak detection against the generator's PII ground truth (used by checks, tests, benchmarks).
+
+Results name conversation, message and entity type — never the leaked value itself.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def conversation_text(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per conversation: conversation_id and a lower-cased blob of everything stored
+    about it (message contents, message and record extras, user id)."""
+    msgs = (
+        df.select("conversation_id", "messages")
+        .explode("messages")
+        .unnest("messages")
+        .group_by("conversation_id")
+        .agg(
+            pl.concat_str([pl.col("content"), pl.col("extra_json").fill_null("")], separator="\n")
+            .str.join("\n")
+            .alias("msg_blob")
+        )
+    )
+    top = df.select(
+        "conversation_id",
+        pl.concat_str(
+            [pl.col("user_id").fill_null(""), pl.col("extra_json").fill_null("")], separator="\n"
+        ).alias("top_blob"),
+    )
+    return top.join(msgs, on="conversation_id", how="left").select(
+        "conversation_id",
+        pl.concat_str([pl.col("top_blob"), pl.col("msg_blob").fill_null("")], separator="\n")
+        .str.to_lowercase()
+        .alias("blob"),
+    )
+
+
+def ground_truth_leaks(masked: pl.DataFrame, truth: pl.DataFrame, raw: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Truth values (and raw user ids) that still appear, case-insensitively, in their masked
+    conversation. Returns conversation_id, message_index, entity_type — no values."""
+    blobs = conversation_text(masked)
+    checks = truth.select(
+        "conversation_id",
+        pl.col("message_index").cast(pl.Int64),
+        "entity_type",
+        pl.col("value").str.to_lowercase().alias("needle"),
+    )
+    if raw is not None:
+        ids = raw.select(
+            "conversation_id",
+            pl.lit(None, pl.Int64).alias("message_index"),
+            pl.lit("USER_ID").alias("entity_type"),
+            pl.col("user_id").str.to_lowercase().alias("needle"),
+        )
+        checks = pl.concat([checks, ids])
+    joined = checks.join(blobs, on="conversation_id", how="left")
+    found = joined.filter(pl.col("blob").fill_null("").str.contains(pl.col("needle"), literal=True))
+    return found.select("conversation_id", "message_index", "entity_type")

@@ -1,0 +1,257 @@
+"""Storage: a Parquet lake that pipelines write, and the analyst-facing DuckDB file of views.
+
+DuckDB allows one writer process per database file, and an analyst's session on that file
+would block a pipeline that writes into it (and vice versa). So tables are never written into
+``data/warehouse.duckdb``. Instead:
+
+* each table is a folder of Parquet files under ``data/lake/<schema>/<table>/``; a partition is
+  one file, written to a temporary name and moved into place with an atomic ``os.replace`` —
+  so re-running a partition replaces its slice (idempotent, no duplicates) and a reader sees
+  either the old or the new file, never half of one;
+* ``data/warehouse.duckdb`` holds only *views* over those folders (``read_parquet`` globs), so
+  an analyst session sees new data without the file itself changing. The views are refreshed in
+  a short write window under a file lock, retried while another process holds the file; if an
+  analyst keeps the file open read-write for longer than the retry budget, the refresh is skipped
+  with a warning (the data is still written; existing views already pick it up).
+* pipelines query with an in-memory DuckDB connection that has the same schema.table names as
+  views, so SQL written by analysts and by the pipeline is interchangeable.
+
+The restricted raw zone (``data/lake/_raw``: raw intake with PII, generator ground truth) is
+never exposed as a view in the analyst file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agent_release.catalog import TABLES
+from agent_release.config import Paths, paths
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "_raw"
+WHOLE = "all"  # partition name for unpartitioned tables
+
+
+def _split(table: str) -> tuple[str, str]:
+    schema, _, name = table.partition(".")
+    if not schema or not name or "/" in table or ".." in table:
+        raise ValueError(f"table must be 'schema.name', got {table!r}")
+    return schema, name
+
+
+def _safe_partition(partition: str) -> str:
+    bad = set('/\\:*?"<>|') | {"\0"}
+    if not partition or any(c in bad for c in partition) or partition.startswith("."):
+        raise ValueError(f"invalid partition key {partition!r}")
+    return partition
+
+
+@dataclass
+class Lake:
+    """Read/write access to the Parquet lake. Cheap to construct; holds no connection."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> Lake:
+        return cls(paths().lake)
+
+    # ---------------------------------------------------------------- write
+    def table_dir(self, table: str) -> Path:
+        schema, name = _split(table)
+        return self.root / schema / name
+
+    def write(
+        self,
+        table: str,
+        data: pl.DataFrame | pa.Table,
+        partition: str = WHOLE,
+        *,
+        replace_all: bool = False,
+    ) -> Path:
+        """Write one partition of ``table`` atomically; replaces that partition's previous file.
+
+        ``replace_all`` removes every other partition file too (for whole-table rewrites).
+        """
+        d = self.table_dir(table)
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / f"{_safe_partition(partition)}.parquet"
+        tmp = d / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        arrow = data.to_arrow() if isinstance(data, pl.DataFrame) else data
+        pq.write_table(arrow, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        if replace_all:
+            for other in d.glob("*.parquet"):
+                if other != target:
+                    other.unlink(missing_ok=True)
+        return target
+
+    def delete_partition(self, table: str, partition: str) -> None:
+        (self.table_dir(table) / f"{_safe_partition(partition)}.parquet").unlink(missing_ok=True)
+
+    # ---------------------------------------------------------------- read
+    def exists(self, table: str) -> bool:
+        d = self.table_dir(table)
+        return d.is_dir() and any(d.glob("*.parquet"))
+
+    def partitions(self, table: str) -> list[str]:
+        d = self.table_dir(table)
+        return sorted(p.stem for p in d.glob("*.parquet")) if d.is_dir() else []
+
+    def glob(self, table: str) -> str:
+        return str(self.table_dir(table) / "*.parquet")
+
+    def read(self, table: str, partition: str | None = None) -> pl.DataFrame:
+        if partition is not None:
+            path = self.table_dir(table) / f"{_safe_partition(partition)}.parquet"
+            if not path.exists():
+                raise FileNotFoundError(f"{table} has no partition {partition!r}")
+            return pl.read_parquet(path)
+        if not self.exists(table):
+            raise FileNotFoundError(f"{table} has not been materialized yet")
+        files = sorted(self.table_dir(table).glob("*.parquet"))
+        return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+
+    def tables(self) -> list[str]:
+        out = []
+        if not self.root.is_dir():
+            return out
+        for schema_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for tdir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
+                if any(tdir.glob("*.parquet")):
+                    out.append(f"{schema_dir.name}.{tdir.name}")
+        return out
+
+    @contextlib.contextmanager
+    def connect(self, *, include_raw: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB connection with a view per lake table (same names as analysts)."""
+        con = duckdb.connect(":memory:")
+        try:
+            for table in self.tables():
+                schema, name = _split(table)
+                if schema == RAW_SCHEMA and not include_raw:
+                    continue
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                con.execute(
+                    f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS SELECT * FROM '
+                    f"read_parquet('{self.glob(table)}', union_by_name=true)"
+                )
+            yield con
+        finally:
+            con.close()
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
+        with self.connect() as con:
+            return con.execute(query, params or []).pl()
+
+
+# -------------------------------------------------------------------- analyst warehouse file
+@contextlib.contextmanager
+def _file_lock(lock_path: Path, timeout_s: float) -> Iterator[bool]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _view_sql(schema: str, name: str, glob: str) -> str:
+    return (
+        f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
+        f"SELECT * FROM read_parquet('{glob}', union_by_name=true)"
+    )
+
+
+def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
+    """(Re)create the analyst views in ``data/warehouse.duckdb``.
+
+    Holds the file for well under a second. Retries while another process (an analyst's
+    read-write session, another pipeline step) holds DuckDB's lock; returns a status dict
+    instead of raising when the budget runs out, so an analyst never fails a pipeline run.
+    """
+    p = p or paths()
+    lake = Lake(p.lake)
+    tables = [t for t in lake.tables() if not t.startswith(RAW_SCHEMA + ".")]
+    started = time.monotonic()
+    attempts = 0
+    with _file_lock(p.locks / "warehouse.lock", retry_s) as got:
+        if not got:
+            return {"refreshed": False, "reason": "lock busy", "tables": tables}
+        while True:
+            attempts += 1
+            try:
+                con = duckdb.connect(str(p.warehouse))
+            except duckdb.IOException as exc:  # another process holds the file
+                if time.monotonic() - started > retry_s:
+                    log.warning("warehouse view refresh skipped: %s", type(exc).__name__)
+                    return {
+                        "refreshed": False,
+                        "reason": "warehouse file held by another process",
+                        "attempts": attempts,
+                        "tables": tables,
+                    }
+                time.sleep(min(0.05 * attempts, 1.0))
+                continue
+            break
+        try:
+            con.execute("BEGIN")
+            existing = con.execute(
+                "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+            wanted = set()
+            for table in tables:
+                schema, name = _split(table)
+                wanted.add((schema, name))
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                con.execute(_view_sql(schema, name, lake.glob(table)))
+                doc = TABLES.get(table)
+                if doc:
+                    con.execute(f'COMMENT ON VIEW "{schema}"."{name}" IS ' + _quote(doc.description))
+                    for col, text in doc.columns.items():
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute(
+                                f'COMMENT ON COLUMN "{schema}"."{name}"."{col}" IS ' + _quote(text)
+                            )
+            for schema, name in existing:
+                if (schema, name) not in wanted:
+                    con.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')
+            con.execute("COMMIT")
+        finally:
+            con.close()
+    return {
+        "refreshed": True,
+        "attempts": attempts,
+        "seconds": round(time.monotonic() - started, 3),
+        "tables": tables,
+    }
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
