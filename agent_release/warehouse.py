@@ -200,6 +200,9 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
     lake = Lake(p.lake)
     tables = [t for t in lake.tables() if not t.startswith(RAW_SCHEMA + ".")]
     started = time.monotonic()
+    if _views_up_to_date(p, lake, tables):
+        # Nothing to change: don't take the write lock (an analyst may hold the file).
+        return {"refreshed": False, "up_to_date": True, "tables": tables}
     attempts = 0
     with _file_lock(p.locks / "warehouse.lock", retry_s) as got:
         if not got:
@@ -251,6 +254,27 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
         "seconds": round(time.monotonic() - started, 3),
         "tables": tables,
     }
+
+
+def _views_up_to_date(p: Paths, lake: Lake, tables: list[str]) -> bool:
+    """True when the analyst file already has exactly the wanted views (read-only check, which
+    DuckDB allows next to other read-only sessions)."""
+    if not p.warehouse.exists():
+        return False
+    try:
+        con = duckdb.connect(str(p.warehouse), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        rows = con.execute(
+            "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    finally:
+        con.close()
+    have = {f"{s}.{v}": sql for s, v, sql in rows}
+    if set(have) != set(tables):
+        return False
+    return all(lake.glob(t) in have[t] for t in tables)
 
 
 def _quote(text: str) -> str:
