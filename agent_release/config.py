@@ -37,6 +37,12 @@ class Paths:
         return self.lake / "_raw"
 
     @property
+    def inputs(self) -> Path:
+        """Versioned inputs (release specs, golden set, adversarial corpus, scenarios): the
+        repository's ``data/`` unless AGENT_RELEASE_INPUTS points elsewhere."""
+        return Path(os.environ.get("AGENT_RELEASE_INPUTS", REPO_ROOT / "data")).resolve()
+
+    @property
     def warehouse(self) -> Path:
         return self.data / "warehouse.duckdb"
 
