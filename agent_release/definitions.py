@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from agent_release.defs import intake, masking
+from agent_release.defs import intake, masking, releases
 from agent_release.defs.jobs import defs as job_defs
 from agent_release.defs.resources import default_resources
 
 defs = dg.Definitions.merge(
     intake.defs,
     masking.defs,
+    releases.defs,
     job_defs,
     dg.Definitions(resources=default_resources()),
 )
