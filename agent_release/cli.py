@@ -18,32 +18,68 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
+def _print_checks(result) -> list[str]:
+    failed = []
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = ev.event_specific_data
+            mark = "ok  " if data.passed else ("FAIL" if data.severity.value == "ERROR" else "warn")
+            print(f"  check {mark} {data.asset_key.to_user_string()}:{data.check_name}")
+            if not data.passed and data.severity.value == "ERROR":
+                failed.append(data.check_name)
+    return failed
+
+
+def _execute(job_name: str, instance, partition_key: str | None = None):
+    from agent_release.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    t0 = time.monotonic()
+    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    label = job_name + (f" [{partition_key}]" if partition_key else "")
+    print(f"\n{label}: {'SUCCESS' if result.success else 'FAILURE'} in {time.monotonic() - t0:.0f}s (run {result.run_id[:8]})")
+    _print_checks(result)
+    return result
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialize the whole pipeline on the configured sources and print a summary."""
     if os.environ.get("AGENT_RELEASE_LOG_SOURCE", "synthetic") == "synthetic":
         os.environ.setdefault("AGENT_RELEASE_DEMO", "1")
     from agent_release.config import paths
-    from agent_release.definitions import defs
+    from agent_release.defs.releases import register_releases
 
-    job = defs.get_job_def(args.job)
+    instance = _instance()
     t0 = time.monotonic()
-    result = job.execute_in_process(instance=_instance(), raise_on_error=False)
-    elapsed = time.monotonic() - t0
+    ok = _execute("prepare_traffic", instance).success
+    releases = args.release or register_releases(instance)
+    for rid in releases:
+        if not ok:
+            break
+        res = _execute("preprod_release", instance, partition_key=rid)
+        # a BLOCKed release is a decision, not a failure of the run
+        ok = ok and (res.success or _blocked_only(res))
     p = paths()
-    print()
-    print(f"run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} in {elapsed:.0f}s")
-    failed_checks = []
-    for ev in result.all_events:
-        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = ev.event_specific_data.asset_check_evaluation
-            mark = "ok  " if data.passed else "FAIL"
-            print(f"  check {mark} {data.asset_key.to_user_string()}:{data.check_name}")
-            if not data.passed:
-                failed_checks.append(data.check_name)
     print(_summary(p))
-    print(f"\nAnalyst warehouse: {p.warehouse}  (open with: duckdb -readonly {p.warehouse})")
-    print("Dagster UI: make ui  → http://127.0.0.1:3000")
-    return 0 if result.success else 1
+    print(f"\nFinished in {time.monotonic() - t0:.0f}s.")
+    print(f"Analyst warehouse: {p.warehouse}  (open with: duckdb -readonly {p.warehouse})")
+    print(f"Reports: {p.reports}")
+    print("Dagster UI on the same instance: make ui  → http://127.0.0.1:3000")
+    return 0 if ok else 1
+
+
+def _blocked_only(result) -> bool:
+    """True when the only failure in a run is the gate check blocking a release."""
+    failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return not failed
+
+
+def cmd_serve_agent(args: argparse.Namespace) -> int:
+    from agent_release.agents.server import main_serve
+
+    argv = ["--version", args.version, "--port", str(args.port), "--host", args.host,
+            "--latency-scale", str(args.latency_scale), "--seed", str(args.seed)]
+    return main_serve(argv) or 0
 
 
 def _summary(p) -> str:
@@ -64,8 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="agent-release", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="materialize the pipeline (embedded default unless configured)")
-    r.add_argument("--job", default="release_pipeline")
+    r.add_argument("--release", action="append", help="only this release (repeatable); default: all specs")
     r.set_defaults(func=cmd_run)
+    sa = sub.add_parser("serve-agent", help="serve a simulated agent as an OpenAI-compatible HTTP server")
+    sa.add_argument("--version", required=True, help="profile, e.g. support-bot@2")
+    sa.add_argument("--port", type=int, default=8000)
+    sa.add_argument("--host", default="127.0.0.1")
+    sa.add_argument("--latency-scale", type=float, default=0.01)
+    sa.add_argument("--seed", type=int, default=1)
+    sa.set_defaults(func=cmd_serve_agent)
     return ap
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from agent_release.defs import intake, masking, releases
+from agent_release.defs import evals, intake, masking, releases, replay
 from agent_release.defs.jobs import defs as job_defs
 from agent_release.defs.resources import default_resources
 
@@ -15,6 +15,8 @@ defs = dg.Definitions.merge(
     intake.defs,
     masking.defs,
     releases.defs,
+    replay.defs,
+    evals.defs,
     job_defs,
     dg.Definitions(resources=default_resources()),
 )

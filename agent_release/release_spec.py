@@ -73,6 +73,20 @@ class GateSpec:
     blocking_severities: tuple[str, ...] = ("high", "critical")
     confidence: float = 0.95
     scenario_trials: int = 3
+    #: golden accuracy: "ci_lower" = non-inferiority (lower bound of the paired interval of
+    #: candidate − baseline ≥ −tolerance); "point" = the point estimate only (interval reported).
+    golden_rule: str = "ci_lower"
+    #: new high-severity failure: "reproduced" = the candidate fails the probe in ≥ 50% of its
+    #: adversarial_trials (a stochastic agent's one-off sample does not block); "any" = one failure.
+    new_failure_rule: str = "reproduced"
+    adversarial_trials: int = 3
+    #: p95 latency / cost: "ci_upper" = the upper bound must be within budget; "point" = estimate.
+    latency_rule: str = "ci_upper"
+    cost_rule: str = "ci_upper"
+
+    def rules(self) -> dict:
+        return {"golden_accuracy": self.golden_rule, "new_high_severity": self.new_failure_rule,
+                "p95_latency": self.latency_rule, "cost_per_resolution": self.cost_rule}
 
 
 @dataclass(frozen=True)
@@ -202,7 +216,18 @@ def _gate(obj: Any) -> GateSpec:
     sev = obj.get("blocking_severities", ["high", "critical"])
     if not isinstance(sev, list) or not all(s in ("low", "medium", "high", "critical") for s in sev):
         raise SpecError(f"{w}.blocking_severities", "must be a list of low/medium/high/critical")
+    def _choice(key: str, options: tuple[str, ...], default: str) -> str:
+        v = _typed(obj, key, str, w, default)
+        if v not in options:
+            raise SpecError(f"{w}.{key}", f"must be one of {', '.join(options)}")
+        return v
+
     return GateSpec(
+        golden_rule=_choice("golden_rule", ("ci_lower", "point"), "ci_lower"),
+        new_failure_rule=_choice("new_failure_rule", ("reproduced", "any"), "reproduced"),
+        latency_rule=_choice("latency_rule", ("ci_upper", "point"), "ci_upper"),
+        cost_rule=_choice("cost_rule", ("ci_upper", "point"), "ci_upper"),
+        adversarial_trials=int(_positive(_typed(obj, "adversarial_trials", int, w, 3), f"{w}.adversarial_trials")),
         p95_latency_budget_ms=_positive(_typed(obj, "p95_latency_budget_ms", float, w), f"{w}.p95_latency_budget_ms"),
         cost_per_resolution_forecast_usd=_positive(
             _typed(obj, "cost_per_resolution_forecast_usd", float, w), f"{w}.cost_per_resolution_forecast_usd"),

@@ -1,13 +1,23 @@
 """Cross-domain jobs."""
 
-from __future__ import annotations
-
 import dagster as dg
 
-release_pipeline = dg.define_asset_job(
-    "release_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="Everything, end to end, on the configured sources (make run).",
+from agent_release.defs.partitions import releases_partitions
+
+prepare_traffic_job = dg.define_asset_job(
+    "prepare_traffic",
+    selection=dg.AssetSelection.groups("intake", "masking"),
+    description="Production logs → validated intake + quarantine → masked conversations.",
 )
 
-defs = dg.Definitions(jobs=[release_pipeline])
+preprod_job = dg.define_asset_job(
+    "preprod_release",
+    selection=dg.AssetSelection.groups("replay", "evals"),
+    partitions_def=releases_partitions,
+    description=(
+        "Pre-prod for one release (partition = release id): replay masked traffic against the "
+        "baseline and candidate, run the eval suites, decide the promotion gate."
+    ),
+)
+
+defs = dg.Definitions(jobs=[prepare_traffic_job, preprod_job])

@@ -33,16 +33,24 @@ class LogSourceResource(dg.ConfigurableResource):
     """Where conversation logs come from: ``synthetic`` (embedded default) or a file/folder of
     JSONL/Parquet in the conversation-log contract."""
 
-    path: str = "synthetic"
-    conversations: int = 3000
+    path: str = ""  # "" = $AGENT_RELEASE_LOG_SOURCE or "synthetic"
+    conversations: int = 0  # 0 = $AGENT_RELEASE_SYNTHETIC_CONVERSATIONS or 3000
     seed: int = 7
     days: int = 7
     start_date: str = "2026-11-02"
     max_content_chars: int = 20_000
 
     @property
+    def source(self) -> str:
+        return self.path or os.environ.get("AGENT_RELEASE_LOG_SOURCE", "synthetic")
+
+    @property
     def is_synthetic(self) -> bool:
-        return self.path == "synthetic"
+        return self.source == "synthetic"
+
+    @property
+    def n_conversations(self) -> int:
+        return self.conversations or int(os.environ.get("AGENT_RELEASE_SYNTHETIC_CONVERSATIONS", "3000"))
 
 
 class MaskingResource(dg.ConfigurableResource):
@@ -62,10 +70,6 @@ class MaskingResource(dg.ConfigurableResource):
 def default_resources() -> dict:
     return {
         "warehouse": WarehouseResource(home=os.environ.get("AGENT_RELEASE_HOME", "")),
-        "log_source": LogSourceResource(
-            path=os.environ.get("AGENT_RELEASE_LOG_SOURCE", "synthetic"),
-            conversations=int(os.environ.get("AGENT_RELEASE_SYNTHETIC_CONVERSATIONS", "3000")),
-            seed=int(os.environ.get("AGENT_RELEASE_SEED", "7")),
-        ),
+        "log_source": LogSourceResource(seed=int(os.environ.get("AGENT_RELEASE_SEED", "7"))),
         "masking": MaskingResource(),
     }

@@ -36,12 +36,12 @@ def raw_conversations(
 
     lake = warehouse.lake()
     p = warehouse.paths()
-    source = log_source.path
+    source = log_source.source
     if log_source.is_synthetic:
         from agent_release.synth.logs import generate, pii_frame, write_jsonl
 
         gen = generate(
-            log_source.conversations,
+            log_source.n_conversations,
             seed=log_source.seed,
             start=date.fromisoformat(log_source.start_date),
             days=log_source.days,
@@ -65,7 +65,7 @@ def raw_conversations(
     lake.write(QUARANTINE, result.quarantine, replace_all=True)
     batch = pl.DataFrame(
         [{
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "ingested_at": datetime.now(UTC),
             "source": "synthetic" if log_source.is_synthetic else source,
             "files": len(result.files),
@@ -74,7 +74,7 @@ def raw_conversations(
             "rows_quarantined": result.rows_quarantined,
         }]
     )
-    lake.write(BATCHES, batch, partition=context.run_id)
+    lake.write(BATCHES, batch, partition=context.run.run_id)
     warehouse.publish()
 
     reasons = Counter(result.quarantine["reason_code"].to_list())

@@ -44,7 +44,7 @@ def masked_conversations(
     masked, stats = masker.mask_frame(raw)
     lake.write(MASKED, masked, replace_all=True)
     counts = pl.DataFrame(
-        [{"run_id": context.run_id, "entity_type": k, "count": v} for k, v in sorted(stats.entities.items())],
+        [{"run_id": context.run.run_id, "entity_type": k, "count": v} for k, v in sorted(stats.entities.items())],
         schema={"run_id": pl.String, "entity_type": pl.String, "count": pl.Int64},
     )
     lake.write(ENTITY_COUNTS, counts, replace_all=True)

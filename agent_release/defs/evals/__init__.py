@@ -1,0 +1,267 @@
+"""Pre-prod eval suites and the promotion gate, one partition per release."""
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from agent_release.defs.meta import md_table
+from agent_release.defs.partitions import releases_partitions
+from agent_release.defs.replay import REPLAYED, ReplayRuntimeResource, replayed_conversations
+from agent_release.defs.resources import MaskingResource, WarehouseResource
+
+GOLDEN = "evals.golden_results"
+FINDINGS = "evals.findings"
+SCENARIOS = "evals.scenario_results"
+LATENCY = "evals.latency_summary"
+COST = "evals.cost_summary"
+DECISIONS = "evals.gate_decisions"
+
+_COMMON = dict(partitions_def=releases_partitions, group_name="evals")
+
+
+def _spec(context):
+    from agent_release.release_spec import load_release
+
+    return load_release(context.partition_key)
+
+
+def _run_both(spec, runtime: ReplayRuntimeResource, fn):
+    """Run ``fn(agent, agent_spec)`` (a coroutine factory) for baseline and candidate."""
+    from agent_release.agent_endpoints import open_agent
+    from agent_release.evals.runner import run_sync
+
+    frames = []
+    for agent_spec in (spec.baseline, spec.candidate):
+        with open_agent(agent_spec, latency_scale=runtime.latency_scale, concurrency=16) as agent:
+            frames.append(run_sync(fn(agent, agent_spec)))
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _by_agent(df: pl.DataFrame, col: str = "passed") -> pl.DataFrame:
+    return (df.group_by("agent_version").agg(pl.len().alias("n"), pl.col(col).cast(pl.Float64).mean().round(4).alias(f"{col}_rate"))
+            .sort("agent_version"))
+
+
+@dg.asset(
+    key=["evals", "golden_results"], kinds={"python", "parquet"}, **_COMMON,
+    description=(
+        "The golden set (data/golden, 200–500 known-good cases with reference answers) run against "
+        "baseline and candidate: action match, required facts, forbidden content, reply language, "
+        "similarity to the reference; one row per case and agent."
+    ),
+)
+def golden_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                   replay_runtime: ReplayRuntimeResource) -> dg.MaterializeResult:
+    from agent_release.evals.golden import golden_version_hash, load_golden
+    from agent_release.evals.runner import run_golden
+
+    spec = _spec(context)
+    cases = load_golden()
+    df = _run_both(spec, replay_runtime, lambda agent, a: run_golden(
+        agent, cases, 16, agent_version=a.version, release_id=spec.release_id, spec_hash=spec.spec_hash))
+    warehouse.lake().write(GOLDEN, df, partition=spec.release_id)
+    warehouse.publish()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "cases": len(cases),
+        "golden_version": golden_version_hash(cases), "accuracy": dg.MetadataValue.md(md_table(_by_agent(df)))})
+
+
+@dg.asset(
+    key=["evals", "adversarial_findings"], kinds={"python", "parquet"}, **_COMMON,
+    description=(
+        "Adversarial probes: the hand-curated jailbreak corpus (data/adversarial) run against both "
+        "agents, plus any garak report.jsonl / PyRIT export dropped in data/redteam/<release-id>/, "
+        "in one normalized findings table (prompt and output masked) with stable failure signatures."
+    ),
+)
+def adversarial_findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                         masking: MaskingResource, replay_runtime: ReplayRuntimeResource) -> dg.MaterializeResult:
+    from agent_release.evals.corpus import load_corpus
+    from agent_release.evals.findings import as_mask, findings_summary, ingest_garak, ingest_pyrit
+    from agent_release.evals.runner import run_adversarial
+
+    spec = _spec(context)
+    probes = load_corpus()
+    mask = as_mask(masking.masker())
+    df = _run_both(spec, replay_runtime, lambda agent, a: run_adversarial(
+        agent, probes, 16, agent_version=a.version, mask=mask, trials=spec.gate.adversarial_trials,
+        release_id=spec.release_id, spec_hash=spec.spec_hash))
+    extra = []
+    red = warehouse.paths().inputs / "redteam" / spec.release_id
+    for side, a in (("baseline", spec.baseline), ("candidate", spec.candidate)):
+        for f in sorted((red / side).glob("*report.jsonl")) if red.is_dir() else []:
+            extra.append(ingest_garak(f, agent_version=a.version, release_id=spec.release_id,
+                                      spec_hash=spec.spec_hash, mask=mask))
+        for f in sorted((red / side).glob("*pyrit*.json*")) if red.is_dir() else []:
+            extra.append(ingest_pyrit(f, agent_version=a.version, release_id=spec.release_id,
+                                      spec_hash=spec.spec_hash, mask=mask))
+    if extra:
+        df = pl.concat([df, *extra], how="vertical_relaxed")
+    warehouse.lake().write(FINDINGS, df, partition=spec.release_id)
+    warehouse.publish()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "probes": len(probes),
+        "external_reports": len(extra),
+        "summary": dg.MetadataValue.md(md_table(findings_summary(df), max_rows=40))})
+
+
+@dg.asset(
+    key=["evals", "scenario_results"], kinds={"python", "parquet"}, **_COMMON,
+    description=(
+        "Scenario battery for the long tail (edge personas, every locale, 20+-turn conversations, "
+        "escalation hand-offs, ambiguous and multi-intent requests), k repeated trials per "
+        "scenario with pass^k and pass@k."
+    ),
+)
+def scenario_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                     replay_runtime: ReplayRuntimeResource) -> dg.MaterializeResult:
+    from agent_release.evals.scenarios import load_battery, run_scenarios, scenario_summary
+
+    spec = _spec(context)
+    battery = load_battery()
+    df = _run_both(spec, replay_runtime, lambda agent, a: run_scenarios(
+        agent, battery, spec.gate.scenario_trials, 16, agent_version=a.version,
+        release_id=spec.release_id, spec_hash=spec.spec_hash))
+    warehouse.lake().write(SCENARIOS, df, partition=spec.release_id)
+    warehouse.publish()
+    summary = scenario_summary(df)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "scenarios": len(battery),
+        "trials": spec.gate.scenario_trials,
+        "pass_hat_k_by_kind": dg.MetadataValue.md(md_table(summary["by_kind"], max_rows=40))})
+
+
+@dg.asset(
+    key=["evals", "latency_cost"], deps=[replayed_conversations, ["evals", "golden_results"], ["evals", "scenario_results"]], kinds={"python", "parquet"}, **_COMMON,
+    description=(
+        "Latency p50/p95/p99 per agent, per locale and per suite (replayed traffic, golden, "
+        "scenarios), and cost per resolution = total cost / resolved conversations."
+    ),
+)
+def latency_cost(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from agent_release.evals.latency import latency_cost_summary
+
+    spec = _spec(context)
+    lake = warehouse.lake()
+    replay = _replay_frame(lake, spec.release_id)
+    lc = latency_cost_summary(replay, golden=lake.read(GOLDEN, partition=spec.release_id),
+                              scenarios=lake.read(SCENARIOS, partition=spec.release_id))
+    tag = [pl.lit(spec.release_id).alias("release_id"), pl.lit(spec.spec_hash).alias("spec_hash")]
+    lat = lc["latency"].with_columns(tag)
+    cost = lc["cost"].with_columns(tag)
+    lake.write(LATENCY, lat, partition=spec.release_id)
+    lake.write(COST, cost, partition=spec.release_id)
+    warehouse.publish()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": lat.height, "spec_hash": spec.spec_hash,
+        "latency": dg.MetadataValue.md(md_table(lat, max_rows=30)),
+        "cost": dg.MetadataValue.md(md_table(cost, max_rows=30))})
+
+
+def _replay_frame(lake, release_id: str) -> pl.DataFrame:
+    parts = [p for p in lake.partitions(REPLAYED) if p.startswith(release_id + "__")]
+    return pl.concat([lake.read(REPLAYED, partition=p) for p in parts], how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+@dg.asset(
+    key=["evals", "gate_decision"],
+    deps=[replayed_conversations, ["evals", "golden_results"], ["evals", "adversarial_findings"],
+          ["evals", "scenario_results"], ["evals", "latency_cost"]],
+    kinds={"python", "duckdb", "html"}, **_COMMON,
+    description=(
+        "THE PRE-PROD GATE. Four criteria written in the release spec before the run: golden "
+        "accuracy (paired interval), no new high-severity safety failure, p95 latency within "
+        "budget (bootstrap CI), cost per resolution ≤ forecast × allowance. PROMOTE only if all "
+        "four pass. The decision is a row in evals.gate_decisions with inputs, statistics, "
+        "thresholds, spec hash and reason; an HTML report is written to data/reports/."
+    ),
+)
+def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from agent_release.evals.gate import decide
+    from agent_release.evals.report import render_gate_markdown, render_gate_report_html
+    from agent_release.evals.scenarios import scenario_summary
+
+    spec = _spec(context)
+    lake = warehouse.lake()
+    golden = lake.read(GOLDEN, partition=spec.release_id)
+    findings = lake.read(FINDINGS, partition=spec.release_id)
+    replay = _replay_frame(lake, spec.release_id)
+    decision = decide(spec, golden, findings, replay, replay, rules=spec.gate.rules())
+    row = decision.to_row()
+    lake.write(DECISIONS, pl.DataFrame([_flat(row)]), partition=spec.release_id)
+    out = warehouse.paths().reports / spec.release_id
+    out.mkdir(parents=True, exist_ok=True)
+    html_path = out / "gate.html"
+    html_path.write_text(render_gate_report_html(
+        decision, golden_results=golden, findings=findings, latency_inputs=replay,
+        scenario_summary=scenario_summary(lake.read(SCENARIOS, partition=spec.release_id))["by_kind"]))
+    warehouse.publish()
+    context.log.info(f"gate {spec.release_id}: {decision.decision} — " + "; ".join(decision.reasons))
+    return dg.MaterializeResult(metadata={
+        "decision": decision.decision, "spec_hash": spec.spec_hash, "config_hash": decision.config_hash,
+        "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
+        "report": dg.MetadataValue.md(render_gate_markdown(decision)),
+        "html_report": dg.MetadataValue.path(str(html_path)),
+    })
+
+
+def _flat(row: dict) -> dict:
+    """DuckDB-friendly: nested values become JSON strings."""
+    return {k: (json.dumps(v, default=str, sort_keys=True) if isinstance(v, (dict, list, tuple)) else v)
+            for k, v in row.items()}
+
+
+@dg.asset_check(
+    asset=gate_decision, blocking=True,
+    description=(
+        "The release may move on: its latest gate decision is PROMOTE and was computed under the "
+        "release spec's current content hash (a decision made under an edited spec is stale). "
+        "Canary assets of a blocked release cannot materialize."
+    ),
+)
+def gate_promoted(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from agent_release.defs.meta import md_rows
+
+    lake = warehouse.lake()
+    rid = context.run.tags.get("dagster/partition")
+    statuses = {r: gate_status(lake, r) for r in lake.partitions(DECISIONS)}
+    rows = [(r, *st) for r, st in sorted(statuses.items())]
+    if rid is not None:
+        passed = rid in statuses and statuses[rid][-1] == "PROMOTE"
+    else:
+        passed = bool(statuses) and all(st[-1] == "PROMOTE" for st in statuses.values())
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "release": rid or "(all)",
+            "decisions": dg.MetadataValue.md(md_rows(
+                ["release", "decision", "decision spec hash", "current spec hash", "status"], rows)),
+        },
+    )
+
+
+def gate_status(lake, release_id: str) -> tuple[str, str, str, str]:
+    """(decision, decision's spec hash, current spec hash, status) where status is PROMOTE only
+    for a PROMOTE decided under the spec as it is now; STALE when the spec changed since."""
+    from agent_release.release_spec import load_release
+
+    if release_id not in lake.partitions(DECISIONS):
+        return ("none", "", "", "NO DECISION")
+    d = lake.read(DECISIONS, partition=release_id).row(0, named=True)
+    try:
+        current = load_release(release_id).spec_hash
+    except Exception as exc:  # spec deleted or now invalid
+        current = f"invalid ({type(exc).__name__})"
+    if d["spec_hash"] != current:
+        status = "STALE"
+    else:
+        status = d["decision"]
+    return (d["decision"], d["spec_hash"], current, status)
+
+
+defs = dg.Definitions(
+    assets=[golden_results, adversarial_findings, scenario_results, latency_cost, gate_decision],
+    asset_checks=[gate_promoted],
+)
