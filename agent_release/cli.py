@@ -74,6 +74,41 @@ def _blocked_only(result) -> bool:
     return not failed
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    """Run pre-prod for one release; exit 0 on PROMOTE, 2 on BLOCK (or stale), 1 on error."""
+    if os.environ.get("AGENT_RELEASE_LOG_SOURCE", "synthetic") == "synthetic":
+        os.environ.setdefault("AGENT_RELEASE_DEMO", "1")
+    from agent_release.defs.evals import gate_status
+    from agent_release.defs.masking import MASKED
+    from agent_release.defs.partitions import RELEASES
+    from agent_release.release_spec import SpecError, load_release
+    from agent_release.warehouse import Lake
+
+    try:
+        spec = load_release(args.release_id)
+    except (SpecError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    instance = _instance()
+    if args.release_id not in instance.get_dynamic_partitions(RELEASES):
+        instance.add_dynamic_partitions(RELEASES, [args.release_id])
+    lake = Lake.default()
+    if args.refresh_traffic or not lake.exists(MASKED):
+        if not _execute("prepare_traffic", instance).success:
+            return 1
+    res = _execute("preprod_release", instance, partition_key=args.release_id)
+    decision, dec_hash, cur_hash, status = gate_status(lake, args.release_id)
+    if not res.success and status == "NO DECISION":
+        return 1
+    print(f"\nGATE {args.release_id}: {status} (spec {spec.spec_hash})")
+    d = lake.read("evals.gate_decisions", partition=args.release_id).row(0, named=True)
+    import json as _json
+
+    for r in _json.loads(d["reasons"]):
+        print(f"  - {r}")
+    return 0 if status == "PROMOTE" else 2
+
+
 def cmd_serve_agent(args: argparse.Namespace) -> int:
     from agent_release.agents.server import main_serve
 
@@ -102,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="materialize the pipeline (embedded default unless configured)")
     r.add_argument("--release", action="append", help="only this release (repeatable); default: all specs")
     r.set_defaults(func=cmd_run)
+    g = sub.add_parser("gate", help="run pre-prod for a release; non-zero exit on BLOCK (for CI)")
+    g.add_argument("release_id")
+    g.add_argument("--refresh-traffic", action="store_true", help="re-run intake + masking first")
+    g.set_defaults(func=cmd_gate)
     sa = sub.add_parser("serve-agent", help="serve a simulated agent as an OpenAI-compatible HTTP server")
     sa.add_argument("--version", required=True, help="profile, e.g. support-bot@2")
     sa.add_argument("--port", type=int, default=8000)
