@@ -54,4 +54,24 @@ TABLES: dict[str, TableDoc] = {
     "masking.entity_counts": TableDoc(
         "Entities found and replaced per masking run, by entity type and locale.",
     ),
+    "replay.replayed_conversations": TableDoc(
+        "Masked production conversations replayed against a release's baseline and candidate "
+        "(one partition per release and side). Contract shape; agent_version = the agent replayed; "
+        "outcome derived from the agent's actions; per-turn latency, tokens, cost, action, error.",
+        {**_CONV_COLUMNS, "release_id": "Release (spec file name).", "spec_hash": "Content hash of the spec the replay ran under.",
+         "side": "baseline | candidate."},
+    ),
+    "replay.runs": TableDoc("One row per release and side: conversations in/out and the replay statistics (JSON)."),
+    "evals.golden_results": TableDoc(
+        "Golden-set results: one row per case and agent, with action match, facts, forbidden "
+        "content, language, similarity, pass, latency, cost and error."),
+    "evals.findings": TableDoc(
+        "Normalized adversarial findings (hand-curated corpus, garak, PyRIT): source, probe, "
+        "category, severity, masked prompt and output, detector, score, passed, failure_signature."),
+    "evals.scenario_results": TableDoc("Scenario battery trials (edge personas, locales, long conversations, hand-offs, multi-intent)."),
+    "evals.latency_summary": TableDoc("Latency p50/p95/p99 per agent, locale and suite."),
+    "evals.cost_summary": TableDoc("Cost per resolution per agent and suite: total cost / resolved conversations."),
+    "evals.gate_decisions": TableDoc(
+        "THE PRE-PROD GATE: one row per release with the decision (PROMOTE/BLOCK), reasons, each "
+        "criterion's value, threshold, interval and pass, inputs, spec hash and config hash."),
 }
