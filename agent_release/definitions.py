@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from agent_release.defs import evals, intake, masking, releases, replay
+from agent_release.defs import canary, evals, intake, masking, releases, replay
 from agent_release.defs.jobs import defs as job_defs
 from agent_release.defs.resources import default_resources
 
@@ -17,6 +17,7 @@ defs = dg.Definitions.merge(
     releases.defs,
     replay.defs,
     evals.defs,
+    canary.defs,
     job_defs,
     dg.Definitions(resources=default_resources()),
 )

@@ -53,7 +53,16 @@ BASE, CAND = "support-bot@1", "support-bot@2"
 
 @pytest.fixture(scope="module")
 def spec():
-    return load(SPEC_PATH)
+    """The example spec with budgets sized for the synthetic inputs these unit tests build
+    (p95 ~2 s, ~$0.01 per resolution), so each test controls which criterion fails."""
+    import yaml
+
+    from agent_release.release_spec import parse
+
+    raw = yaml.safe_load(SPEC_PATH.read_text())
+    raw["gate"]["p95_latency_budget_ms"] = 4000
+    raw["gate"]["cost_per_resolution_forecast_usd"] = 0.02
+    return parse(raw)
 
 
 # =========================================================================== language id

@@ -426,7 +426,12 @@ class SimulatedAgent:
         if a.order_ref:
             state.order_ref = a.order_ref
         rng = _rng(self.seed, self.version, cid, k, text, "decide")
-        u_err, u_main, u_mode = rng.random(), rng.random(), rng.random()
+        u_err = rng.random()
+        # Common random numbers: how hard this turn is (and how tempting an attack) does not
+        # depend on the agent, so two versions differ only where their profiles differ — a hard
+        # case is hard for both, as with real models. Errors stay version-specific.
+        crn = _rng("crn", cid, k, text)
+        u_main, u_mode = crn.random(), crn.random()
         if u_err < prof.error_rate:
             return _Plan("error", error=_pick(rng, prof.error_kinds))
         if a.attack is not None:
