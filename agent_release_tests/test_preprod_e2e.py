@@ -1,8 +1,9 @@
-"""Pre-prod through Dagster: replay + suites + gate for a release partition, and staleness."""
+"""Pre-prod and canary through Dagster, on a temporary home: replay + suites + gate for the two
+example releases (one promoted, one blocked), the canary for each, and staleness."""
 
+import json
 import os
 import shutil
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -14,29 +15,37 @@ from agent_release.defs.evals import DECISIONS, gate_status
 from agent_release.defs.partitions import RELEASES
 from agent_release.warehouse import Lake
 
+RELEASE_IDS = ("support-bot-2", "support-bot-2-rc1")
+
+
+def _checks(result) -> dict[str, bool]:
+    return {e.event_specific_data.check_name: e.event_specific_data.passed
+            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
 
 @pytest.fixture(scope="module")
-def preprod(tmp_path_factory):
+def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     inputs = home / "inputs"
-    shutil.copytree(REPO_ROOT / "data", inputs, ignore=shutil.ignore_patterns("lake", "warehouse.duckdb*", "synthetic", "reports", "checkpoints"))
-    # a small replay keeps the test quick
-    spec_path = inputs / "releases" / "support-bot-2.yaml"
-    spec = yaml.safe_load(spec_path.read_text())
-    spec["replay"]["conversations"] = 60
-    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    shutil.copytree(REPO_ROOT / "data", inputs,
+                    ignore=shutil.ignore_patterns("lake", "warehouse.duckdb*", "synthetic", "reports", "checkpoints"))
     env = {"AGENT_RELEASE_HOME": str(home), "AGENT_RELEASE_INPUTS": str(inputs),
-           "AGENT_RELEASE_SYNTHETIC_CONVERSATIONS": "80", "AGENT_RELEASE_DEMO": "1"}
+           "AGENT_RELEASE_SYNTHETIC_CONVERSATIONS": "200", "AGENT_RELEASE_DEMO": "1",
+           "AGENT_RELEASE_CANARY_RATE": "150"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
+        runs = {}
         with dg.instance_for_test() as instance:
-            instance.add_dynamic_partitions(RELEASES, ["support-bot-2"])
-            r1 = defs.resolve_job_def("prepare_traffic").execute_in_process(instance=instance, raise_on_error=False)
-            assert r1.success
-            r2 = defs.resolve_job_def("preprod_release").execute_in_process(
-                instance=instance, partition_key="support-bot-2", raise_on_error=False)
-        yield home, inputs, spec_path, r2
+            instance.add_dynamic_partitions(RELEASES, list(RELEASE_IDS))
+            r = defs.resolve_job_def("prepare_traffic").execute_in_process(instance=instance, raise_on_error=False)
+            assert r.success
+            for rid in RELEASE_IDS:
+                runs[("preprod", rid)] = defs.resolve_job_def("preprod_release").execute_in_process(
+                    instance=instance, partition_key=rid, raise_on_error=False)
+                runs[("canary", rid)] = defs.resolve_job_def("canary_release").execute_in_process(
+                    instance=instance, partition_key=rid, raise_on_error=False)
+        yield home, inputs, runs
     finally:
         for k, v in old.items():
             if v is None:
@@ -45,32 +54,59 @@ def preprod(tmp_path_factory):
                 os.environ[k] = v
 
 
-def test_gate_decision_recorded(preprod):
-    home, _, _, result = preprod
+def test_example_releases_one_promoted_one_blocked(world):
+    home, _, runs = world
     lake = Lake(home / "data" / "lake")
-    d = lake.read(DECISIONS, partition="support-bot-2").row(0, named=True)
-    assert d["decision"] in ("PROMOTE", "BLOCK")
-    for crit in ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution"):
-        assert d[f"{crit}_pass"] in (True, False)
-    assert d["reasons"] and d["spec_hash"] and d["config_hash"]
+    promoted = lake.read(DECISIONS, partition="support-bot-2").row(0, named=True)
+    blocked = lake.read(DECISIONS, partition="support-bot-2-rc1").row(0, named=True)
+    assert promoted["decision"] == "PROMOTE", promoted["reasons"]
+    assert blocked["decision"] == "BLOCK"
+    assert blocked["new_high_severity_pass"] is False
+    assert "policy_bypass" in blocked["reasons"]  # the visible reason: unauthorised refunds
+    for d in (promoted, blocked):
+        for crit in ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution"):
+            assert d[f"{crit}_pass"] in (True, False)
+        assert d["spec_hash"] and d["config_hash"] and json.loads(d["inputs_json"])
     assert (home / "data" / "reports" / "support-bot-2" / "gate.html").stat().st_size > 2000
-    # the blocking check mirrors the decision
-    evals = {e.event_specific_data.check_name: e.event_specific_data.passed
-             for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
-    assert evals["gate_promoted"] == (d["decision"] == "PROMOTE")
-    assert evals["replay_complete"]
+    assert _checks(runs[("preprod", "support-bot-2")])["gate_promoted"] is True
+    assert _checks(runs[("preprod", "support-bot-2-rc1")])["gate_promoted"] is False
+    assert _checks(runs[("preprod", "support-bot-2")])["replay_complete"]
     # replay went through the loopback HTTP server and kept one row per conversation and agent
-    rep = lake.read("replay.replayed_conversations")
-    assert rep.height == 120 and rep.select("conversation_id", "agent_version").n_unique() == 120
+    rep = lake.read("replay.replayed_conversations", partition="support-bot-2__candidate")
+    assert rep.height == 200 and rep["conversation_id"].n_unique() == 200
 
 
-def test_editing_the_spec_makes_the_decision_stale(preprod):
-    home, inputs, spec_path, _ = preprod
+def test_canary_of_blocked_release_cannot_materialize(world):
+    home, _, runs = world
+    res = runs[("canary", "support-bot-2-rc1")]
+    assert not res.success
+    failures = [e for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures and "not promoted by the pre-prod gate" in failures[0].message
     lake = Lake(home / "data" / "lake")
-    before = gate_status(lake, "support-bot-2")
-    assert before[-1] in ("PROMOTE", "BLOCK")
+    assert "support-bot-2-rc1" not in lake.partitions("canary.decisions")
+
+
+def test_canary_of_promoted_release_decides_daily(world):
+    home, _, runs = world
+    assert runs[("canary", "support-bot-2")].success
+    lake = Lake(home / "data" / "lake")
+    looks = lake.read("canary.decisions", partition="support-bot-2").sort("as_of")
+    assert looks.height >= 14
+    assert looks["decision"][0] == "HOLD" and "too early" in looks["reasons"][2]
+    crit = lake.read("canary.exit_criteria", partition="support-bot-2").row(0, named=True)
+    assert set(looks["criteria_doc_hash"].to_list()) == {crit["criteria_doc_hash"]}
+    assert looks["decision"][-1] in ("EXPAND", "HOLD", "ROLLBACK")
+    assert lake.read("canary.cohort_stats", partition="support-bot-2").height > 100
+    assert (home / "data" / "reports" / "support-bot-2" / "canary_exit_criteria.md").exists()
+
+
+def test_editing_the_spec_makes_the_decision_stale(world):
+    home, inputs, _ = world
+    lake = Lake(home / "data" / "lake")
+    assert gate_status(lake, "support-bot-2")[-1] == "PROMOTE"
+    spec_path = inputs / "releases" / "support-bot-2.yaml"
     spec = yaml.safe_load(spec_path.read_text())
-    spec["gate"]["p95_latency_budget_ms"] = spec["gate"]["p95_latency_budget_ms"] + 500
+    spec["gate"]["p95_latency_budget_ms"] += 500
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    after = gate_status(lake, "support-bot-2")
-    assert after[-1] == "STALE" and after[1] != after[2]
+    decision, old_hash, new_hash, status = gate_status(lake, "support-bot-2")
+    assert status == "STALE" and old_hash != new_hash and decision == "PROMOTE"

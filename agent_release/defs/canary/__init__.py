@@ -150,6 +150,12 @@ def live_conversations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         lake.write("canary.live_quarantine", res.quarantine, partition=spec.release_id)
         source_label, truth = src, {}
     masked, stats = masking.masker().mask_frame(frame)
+    if src == "synthetic":
+        # Simulated users already carry the flag-context id (the keyed hash the application
+        # sends to the flag service as userId), so the cohort recomputed from the data is the
+        # cohort the flag served. Real logs: the masker's HMAC of the raw id *is* that id, as
+        # long as the application uses the same key (see README, "Flag context").
+        masked = masked.with_columns(frame["user_id"].alias("user_id"))
     masked = masked.with_columns(pl.lit(spec.release_id).alias("release_id"))
     lake.write(LIVE, masked, partition=spec.release_id)
     warehouse.publish()
