@@ -74,4 +74,23 @@ TABLES: dict[str, TableDoc] = {
     "evals.gate_decisions": TableDoc(
         "THE PRE-PROD GATE: one row per release with the decision (PROMOTE/BLOCK), reasons, each "
         "criterion's value, threshold, interval and pass, inputs, spec hash and config hash."),
+    "canary.exit_criteria": TableDoc(
+        "The canary exit-criteria document per release (Markdown), written before the canary "
+        "starts, with its hash; every canary decision cites it."),
+    "canary.representativeness": TableDoc(
+        "Pre-canary check of the cohort the flag would pick vs the population, per dimension "
+        "and segment (chi-square, Cramér's V, projected users over the soak)."),
+    "canary.live_conversations": TableDoc(
+        "Live canary traffic (both cohorts), masked, in the conversation-log contract.", _CONV_COLUMNS),
+    "canary.cohort_stats": TableDoc(
+        "Per cohort, per day and cumulative ('period'), overall and per segment: conversations, "
+        "users, error rate, latency p50/p95/p99, outcome rates, thumbs-up rate, CSAT, cost per "
+        "resolution, with intervals."),
+    "canary.mismatches": TableDoc("Conversations whose served agent disagrees with the user's flag assignment."),
+    "canary.decisions": TableDoc(
+        "THE CANARY EXIT DECISION, one row per daily look: EXPAND / HOLD / ROLLBACK, reasons, each "
+        "exit metric's estimate, interval, margin, p-value and spent alpha, SRM, soak, segments "
+        "flagged, spec hash and exit-criteria hash."),
+    "canary.decision_metrics": TableDoc("Long format: one row per look and exit metric."),
+    "canary.decision_segments": TableDoc("One row per look and segment test (locale, persona, long conversations, hand-offs)."),
 }

@@ -53,25 +53,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     ok = _execute("prepare_traffic", instance).success
     releases = args.release or register_releases(instance)
+    from agent_release.defs.evals import gate_status
+    from agent_release.warehouse import Lake
+
+    lake = Lake.default()
+    outcomes = []
     for rid in releases:
         if not ok:
             break
-        res = _execute("preprod_release", instance, partition_key=rid)
-        # a BLOCKed release is a decision, not a failure of the run
-        ok = ok and (res.success or _blocked_only(res))
+        _execute("preprod_release", instance, partition_key=rid)
+        status = gate_status(lake, rid)[-1]
+        line = f"{rid}: gate {status}"
+        if status == "NO DECISION":
+            ok = False
+        elif status == "PROMOTE":
+            res = _execute("canary_release", instance, partition_key=rid)
+            ok = ok and res.success
+            if lake.exists("canary.decisions") and rid in lake.partitions("canary.decisions"):
+                last = lake.read("canary.decisions", partition=rid).sort("as_of").row(-1, named=True)
+                import json as _json
+
+                line += f" → canary {last['decision']} ({(_json.loads(last['reasons']) or [''])[0][:120]})"
+        outcomes.append(line)
     p = paths()
+    print("\nDecisions:")
+    for line in outcomes:
+        print("  " + line)
     print(_summary(p))
     print(f"\nFinished in {time.monotonic() - t0:.0f}s.")
     print(f"Analyst warehouse: {p.warehouse}  (open with: duckdb -readonly {p.warehouse})")
     print(f"Reports: {p.reports}")
     print("Dagster UI on the same instance: make ui  → http://127.0.0.1:3000")
     return 0 if ok else 1
-
-
-def _blocked_only(result) -> bool:
-    """True when the only failure in a run is the gate check blocking a release."""
-    failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    return not failed
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
