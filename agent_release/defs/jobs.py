@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from agent_release.defs.partitions import releases_partitions
 
 prepare_traffic_job = dg.define_asset_job(
     "prepare_traffic",
@@ -13,7 +12,6 @@ prepare_traffic_job = dg.define_asset_job(
 preprod_job = dg.define_asset_job(
     "preprod_release",
     selection=dg.AssetSelection.groups("replay", "evals"),
-    partitions_def=releases_partitions,
     description=(
         "Pre-prod for one release (partition = release id): replay masked traffic against the "
         "baseline and candidate, run the eval suites, decide the promotion gate."

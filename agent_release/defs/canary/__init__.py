@@ -305,7 +305,7 @@ def canary_expand(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRe
 
 
 canary_job = dg.define_asset_job(
-    "canary_release", selection=dg.AssetSelection.groups("canary"), partitions_def=releases_partitions,
+    "canary_release", selection=dg.AssetSelection.groups("canary"),
     description="Canary for one promoted release: criteria, live traffic, cohort stats, exit decision.",
 )
 
