@@ -30,3 +30,11 @@ def md_rows(header: Sequence[str], rows: Iterable[Sequence[object]], width: int 
     for r in rows:
         lines.append("| " + " | ".join(_cell(v, width) for v in r) + " |")
     return "\n".join(lines)
+
+
+def json_flat(row: dict) -> dict:
+    """A DuckDB-friendly row: nested values (lists, dicts, tuples) become JSON strings."""
+    import json
+
+    return {k: (json.dumps(v, default=str, sort_keys=True) if isinstance(v, (dict, list, tuple)) else v)
+            for k, v in row.items()}

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from agent_release.defs.evals import gate_decision, gate_status
-from agent_release.defs.meta import md_rows, md_table
+from agent_release.defs.meta import json_flat, md_rows, md_table
 from agent_release.defs.partitions import releases_partitions
 from agent_release.defs.resources import MaskingResource, WarehouseResource
 
@@ -262,15 +262,12 @@ def exit_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     if dec.criteria_doc_hash != criteria["criteria_doc_hash"]:
         raise dg.Failure("decision computed under different exit criteria than the registered document")
 
-    def _flat(r: dict) -> dict:
-        return {k: (json.dumps(v, default=str) if isinstance(v, (list, dict, tuple)) else v) for k, v in r.items()}
-
-    lake.write(DECISIONS, pl.DataFrame([_flat(r) for r in rows], infer_schema_length=None), partition=spec.release_id)
+    lake.write(DECISIONS, pl.DataFrame([json_flat(r) for r in rows], infer_schema_length=None), partition=spec.release_id)
     if metric_rows:
-        lake.write(DECISION_METRICS, pl.DataFrame([_flat(r) for r in metric_rows], infer_schema_length=None),
+        lake.write(DECISION_METRICS, pl.DataFrame([json_flat(r) for r in metric_rows], infer_schema_length=None),
                    partition=spec.release_id)
     if seg_rows:
-        lake.write(DECISION_SEGMENTS, pl.DataFrame([_flat(r) for r in seg_rows], infer_schema_length=None),
+        lake.write(DECISION_SEGMENTS, pl.DataFrame([json_flat(r) for r in seg_rows], infer_schema_length=None),
                    partition=spec.release_id)
     warehouse.publish()
     timeline = [(str(r["as_of"])[:10], r["decision"], (json.loads(json.dumps(r["reasons"])) or [""])[0][:140])

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 import polars as pl
 
-from agent_release.defs.meta import md_table
+from agent_release.defs.meta import json_flat, md_table
 from agent_release.defs.partitions import releases_partitions
 from agent_release.defs.replay import REPLAYED, ReplayRuntimeResource, replayed_conversations
 from agent_release.defs.resources import MaskingResource, WarehouseResource
@@ -189,7 +189,7 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     replay = _replay_frame(lake, spec.release_id)
     decision = decide(spec, golden, findings, replay, replay, rules=spec.gate.rules())
     row = decision.to_row()
-    lake.write(DECISIONS, pl.DataFrame([_flat(row)]), partition=spec.release_id)
+    lake.write(DECISIONS, pl.DataFrame([json_flat(row)]), partition=spec.release_id)
     out = warehouse.paths().reports / spec.release_id
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "gate.html"
@@ -204,12 +204,6 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         "report": dg.MetadataValue.md(render_gate_markdown(decision)),
         "html_report": dg.MetadataValue.path(str(html_path)),
     })
-
-
-def _flat(row: dict) -> dict:
-    """DuckDB-friendly: nested values become JSON strings."""
-    return {k: (json.dumps(v, default=str, sort_keys=True) if isinstance(v, (dict, list, tuple)) else v)
-            for k, v in row.items()}
 
 
 @dg.asset_check(
