@@ -7,6 +7,17 @@ from __future__ import annotations
 
 import polars as pl
 
+_META = set("\\.+*?()|[]{}^$#&-~")
+
+
+def word_pattern(value: str) -> str:
+    """A regex (Rust syntax, for polars) that matches ``value`` literally, case-insensitively,
+    as a whole token: "Earl" does not match inside "earlier"."""
+    body = "".join("\\" + c if c in _META else c for c in value)
+    lead = r"\b" if value[:1].isalnum() else ""
+    trail = r"\b" if value[-1:].isalnum() else ""
+    return f"(?i){lead}{body}{trail}"
+
 
 def conversation_text(df: pl.DataFrame) -> pl.DataFrame:
     """One row per conversation: conversation_id and a lower-cased blob of everything stored
@@ -37,23 +48,23 @@ def conversation_text(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def ground_truth_leaks(masked: pl.DataFrame, truth: pl.DataFrame, raw: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Truth values (and raw user ids) that still appear, case-insensitively, in their masked
-    conversation. Returns conversation_id, message_index, entity_type — no values."""
+    """Truth values (and raw user ids) that still appear, case-insensitively and as whole tokens,
+    in their masked conversation. Returns conversation_id, message_index, entity_type — no values."""
     blobs = conversation_text(masked)
     checks = truth.select(
         "conversation_id",
         pl.col("message_index").cast(pl.Int64),
         "entity_type",
-        pl.col("value").str.to_lowercase().alias("needle"),
+        pl.col("value").map_elements(word_pattern, return_dtype=pl.String).alias("needle"),
     )
     if raw is not None:
         ids = raw.select(
             "conversation_id",
             pl.lit(None, pl.Int64).alias("message_index"),
             pl.lit("USER_ID").alias("entity_type"),
-            pl.col("user_id").str.to_lowercase().alias("needle"),
+            pl.col("user_id").map_elements(word_pattern, return_dtype=pl.String).alias("needle"),
         )
         checks = pl.concat([checks, ids])
     joined = checks.join(blobs, on="conversation_id", how="left")
-    found = joined.filter(pl.col("blob").fill_null("").str.contains(pl.col("needle"), literal=True))
+    found = joined.filter(pl.col("blob").fill_null("").str.contains(pl.col("needle")))
     return found.select("conversation_id", "message_index", "entity_type")

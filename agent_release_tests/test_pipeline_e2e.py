@@ -121,11 +121,16 @@ def test_no_raw_pii_anywhere_outside_raw_intake(synthetic_run):
     ]
     assert any(f.suffix == ".parquet" for f in files)
     assert any("dagster_home" in str(f) for f in files)
+    import re
+
+    # whole-token matches: a short name inside another word ("Earl" in "earlier") is not a leak
+    patterns = [re.compile((r"\b" if n[:1].isalnum() else "") + re.escape(n) + (r"\b" if n[-1:].isalnum() else ""))
+                for n in needles]
     hits = []
     for f in files:
         text = _texts_of(f).lower()
-        for n in needles:
-            if n in text:
+        for n, pat in zip(needles, patterns, strict=True):
+            if n in text and pat.search(text):
                 hits.append((f.name, len(n)))  # never print the value itself
     assert not hits, hits[:20]
 
