@@ -445,7 +445,11 @@ class LocalePhoneRecognizer(_Base):
         near_phone_word = _ctx_before(folded, start, _PHONE_CTX, 15)
         if (not near_phone_word and _ORDER_CTX.search(folded, max(0, start - 40), start)
                 and not _PHONE_LAYOUT.search(folded[start:end])):
-            return min(score, 0.3)  # "order 2125550143", "tracking: 7536914229" — not "colis 06 48 59 59 83"
+            # "order 2125550143", "paquete 5588420866": a number that is a valid phone of the
+            # conversation's numbering plan, after an order/parcel cue, is ambiguous. Privacy first:
+            # it stays just above the threshold (masked) rather than being vetoed; an order number
+            # replaced by a fake number costs replay realism, a leaked phone costs GDPR compliance.
+            return min(score, 0.5)
         if near_phone_word or _ctx_before(folded, start, _PHONE_CTX, 40) or _PHONE_CTX_AFTER.match(folded, end):
             return min(score + 0.2, 0.95)
         return score
