@@ -42,6 +42,27 @@ def _execute(job_name: str, instance, partition_key: str | None = None):
     return result
 
 
+def _replay_all_days(instance, release_id: str) -> bool:
+    """One replay run per day of traffic (partition release × day), then the pre-prod suites."""
+    import dagster as dg
+
+    from agent_release.defs.partitions import traffic_days
+
+    ok = True
+    t0 = time.monotonic()
+    from agent_release.definitions import defs
+
+    job = defs.resolve_job_def("replay_release")
+    days = traffic_days.get_partition_keys()
+    for day in days:
+        key = dg.MultiPartitionKey({"release": release_id, "day": day})
+        res = job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+        ok = ok and res.success
+    print(f"\nreplay_release [{release_id}, {len(days)} days]: {'SUCCESS' if ok else 'FAILURE'} "
+          f"in {time.monotonic() - t0:.0f}s")
+    return ok
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialize the whole pipeline on the configured sources and print a summary."""
     if os.environ.get("AGENT_RELEASE_LOG_SOURCE", "synthetic") == "synthetic":
@@ -61,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for rid in releases:
         if not ok:
             break
-        _execute("preprod_release", instance, partition_key=rid)
+        if _replay_all_days(instance, rid):
+            _execute("preprod_release", instance, partition_key=rid)
         status = gate_status(lake, rid)[-1]
         line = f"{rid}: gate {status}"
         if status == "NO DECISION":
@@ -109,6 +131,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.refresh_traffic or not lake.exists(MASKED):
         if not _execute("prepare_traffic", instance).success:
             return 1
+    if not _replay_all_days(instance, args.release_id):
+        return 1
     res = _execute("preprod_release", instance, partition_key=args.release_id)
     decision, dec_hash, cur_hash, status = gate_status(lake, args.release_id)
     if not res.success and status == "NO DECISION":

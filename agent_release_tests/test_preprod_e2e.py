@@ -40,7 +40,15 @@ def world(tmp_path_factory):
             instance.add_dynamic_partitions(RELEASES, list(RELEASE_IDS))
             r = defs.resolve_job_def("prepare_traffic").execute_in_process(instance=instance, raise_on_error=False)
             assert r.success
+            from agent_release.defs.partitions import traffic_days
+
             for rid in RELEASE_IDS:
+                for day in traffic_days.get_partition_keys():
+                    rr = defs.resolve_job_def("replay_release").execute_in_process(
+                        instance=instance, partition_key=dg.MultiPartitionKey({"release": rid, "day": day}),
+                        raise_on_error=False)
+                    assert rr.success
+                    runs[("replay", rid, day)] = rr
                 runs[("preprod", rid)] = defs.resolve_job_def("preprod_release").execute_in_process(
                     instance=instance, partition_key=rid, raise_on_error=False)
                 runs[("canary", rid)] = defs.resolve_job_def("canary_release").execute_in_process(
@@ -70,9 +78,15 @@ def test_example_releases_one_promoted_one_blocked(world):
     assert (home / "data" / "reports" / "support-bot-2" / "gate.html").stat().st_size > 2000
     assert _checks(runs[("preprod", "support-bot-2")])["gate_promoted"] is True
     assert _checks(runs[("preprod", "support-bot-2-rc1")])["gate_promoted"] is False
-    assert _checks(runs[("preprod", "support-bot-2")])["replay_complete"]
-    # replay went through the loopback HTTP server and kept one row per conversation and agent
-    rep = lake.read("replay.replayed_conversations", partition="support-bot-2__candidate")
+    replay_checks = [_checks(r)["replay_complete"] for k, r in runs.items() if k[0] == "replay"]
+    assert replay_checks and all(replay_checks)
+    # replay went through the loopback HTTP server, one run per day of traffic, and kept one row
+    # per conversation and agent across the days
+    parts = [p for p in lake.partitions("replay.replayed_conversations") if p.startswith("support-bot-2__candidate__")]
+    assert len(parts) == 7
+    import polars as pl
+
+    rep = pl.concat([lake.read("replay.replayed_conversations", partition=p) for p in parts], how="diagonal_relaxed")
     assert rep.height == 200 and rep["conversation_id"].n_unique() == 200
 
 
@@ -81,7 +95,7 @@ def test_canary_of_blocked_release_cannot_materialize(world):
     res = runs[("canary", "support-bot-2-rc1")]
     assert not res.success
     failures = [e for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failures and "not promoted by the pre-prod gate" in failures[0].message
+    assert failures and "not promoted by the pre-prod gate" in str(failures[0].event_specific_data.error)
     lake = Lake(home / "data" / "lake")
     assert "support-bot-2-rc1" not in lake.partitions("canary.decisions")
 

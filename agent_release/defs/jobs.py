@@ -11,10 +11,11 @@ prepare_traffic_job = dg.define_asset_job(
 
 preprod_job = dg.define_asset_job(
     "preprod_release",
-    selection=dg.AssetSelection.groups("replay", "evals"),
+    selection=dg.AssetSelection.groups("evals"),
     description=(
-        "Pre-prod for one release (partition = release id): replay masked traffic against the "
-        "baseline and candidate, run the eval suites, decide the promotion gate."
+        "Pre-prod for one release (partition = release id): run the eval suites against the "
+        "baseline and candidate, summarise latency/cost from the replay, decide the promotion gate. "
+        "Run after `replay_release` for every day of traffic."
     ),
 )
 

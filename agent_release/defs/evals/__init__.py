@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from agent_release.defs.meta import json_flat, md_table
-from agent_release.defs.partitions import releases_partitions
+from agent_release.defs.partitions import by_release, releases_partitions
 from agent_release.defs.replay import REPLAYED, ReplayRuntimeResource, replayed_conversations
 from agent_release.defs.resources import MaskingResource, WarehouseResource
 
@@ -133,7 +133,10 @@ def scenario_results(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
 
 @dg.asset(
-    key=["evals", "latency_cost"], deps=[replayed_conversations, ["evals", "golden_results"], ["evals", "scenario_results"]], kinds={"python", "parquet"}, **_COMMON,
+    key=["evals", "latency_cost"],
+    deps=[dg.AssetDep(replayed_conversations, partition_mapping=by_release), ["evals", "golden_results"],
+          ["evals", "scenario_results"]],
+    kinds={"python", "parquet"}, **_COMMON,
     description=(
         "Latency p50/p95/p99 per agent, per locale and per suite (replayed traffic, golden, "
         "scenarios), and cost per resolution = total cost / resolved conversations."
@@ -166,7 +169,8 @@ def _replay_frame(lake, release_id: str) -> pl.DataFrame:
 
 @dg.asset(
     key=["evals", "gate_decision"],
-    deps=[replayed_conversations, ["evals", "golden_results"], ["evals", "adversarial_findings"],
+    deps=[dg.AssetDep(replayed_conversations, partition_mapping=by_release), ["evals", "golden_results"],
+          ["evals", "adversarial_findings"],
           ["evals", "scenario_results"], ["evals", "latency_cost"]],
     kinds={"python", "duckdb", "html"}, **_COMMON,
     description=(

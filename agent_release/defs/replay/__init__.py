@@ -7,7 +7,7 @@ import polars as pl
 
 from agent_release.defs.masking import MASKED, masked_conversations
 from agent_release.defs.meta import md_rows
-from agent_release.defs.partitions import releases_partitions
+from agent_release.defs.partitions import replay_partitions
 from agent_release.defs.resources import WarehouseResource
 
 REPLAYED = "replay.replayed_conversations"
@@ -26,14 +26,16 @@ class ReplayRuntimeResource(dg.ConfigurableResource):
 @dg.asset(
     key=["replay", "replayed_conversations"],
     deps=[masked_conversations],
-    partitions_def=releases_partitions,
+    partitions_def=replay_partitions,
     group_name="replay",
     kinds={"python", "parquet"},
     description=(
         "Masked production conversations replayed against the release's baseline and candidate "
         "agents (user turns in order, each agent's own answers kept in the history), in the "
         "conversation-log contract with per-turn latency, tokens, cost, action and error. Faults "
-        "are retried then recorded; a re-run resumes from the checkpoint without duplicates."
+        "are retried then recorded; a re-run resumes from the checkpoint without duplicates. "
+        "Partitioned by release × day of traffic: each day is its own run (parallel under the "
+        "executor, backfillable); the release's sample is drawn once, then split by day."
     ),
 )
 def replayed_conversations(
@@ -43,12 +45,26 @@ def replayed_conversations(
     from agent_release.release_spec import load_release
     from agent_release.replay import ReplayConfig, run_replay
 
-    spec = load_release(context.partition_key)
+    keys = context.partition_key.keys_by_dimension
+    rid, day = keys["release"], keys["day"]
+    spec = load_release(rid)
     lake = warehouse.lake()
     sample = sample_conversations(lake.read(MASKED), spec.replay.conversations, spec.replay.seed)
+    sample = sample.filter(pl.col("started_at").dt.strftime("%Y-%m-%d") == day)
     rows, summary = [], []
+    if sample.is_empty():
+        context.log.info(f"no sampled traffic on {day} for {rid}")
     for side, agent_spec in zip(SIDES, (spec.baseline, spec.candidate), strict=True):
-        ckpt = warehouse.paths().data / "checkpoints" / "replay" / spec.release_id / spec.spec_hash / side
+        if sample.is_empty():
+            from agent_release.contract import to_frame
+
+            empty = to_frame([]).with_columns(pl.lit(None, pl.String).alias(c) for c in ("release_id", "spec_hash", "side"))
+            lake.write(REPLAYED, empty, partition=f"{spec.release_id}__{side}__{day}")
+            rows.append({"release_id": spec.release_id, "day": day, "spec_hash": spec.spec_hash, "side": side,
+                         "agent_version": agent_spec.version, "conversations_in": 0, "conversations_out": 0,
+                         "stats_json": "{}"})
+            continue
+        ckpt = warehouse.paths().data / "checkpoints" / "replay" / spec.release_id / spec.spec_hash / side / day
         cfg = ReplayConfig(
             mode=spec.replay.mode, speedup=spec.replay.speedup, concurrency=spec.replay.concurrency,
             rate_limit_per_s=spec.replay.rate_limit_per_s, checkpoint_dir=ckpt,
@@ -59,7 +75,7 @@ def replayed_conversations(
             now = time.monotonic()
             if now - _last[0] >= replay_runtime.progress_every_s or done == total:
                 _last[0] = now
-                context.log.info(f"replay {_side}: {done}/{total} conversations, {errors} turn errors")
+                context.log.info(f"replay {rid} {day} {_side}: {done}/{total} conversations, {errors} turn errors")
 
         with open_agent(agent_spec, latency_scale=replay_runtime.latency_scale,
                         concurrency=spec.replay.concurrency) as agent:
@@ -69,19 +85,20 @@ def replayed_conversations(
             pl.lit(spec.spec_hash).alias("spec_hash"),
             pl.lit(side).alias("side"),
         )
-        lake.write(REPLAYED, frame, partition=f"{spec.release_id}__{side}")
+        lake.write(REPLAYED, frame, partition=f"{spec.release_id}__{side}__{day}")
         st = result.stats
         summary.append((side, agent_spec.version, frame.height, st.get("turns"), st.get("errors_total", 0),
                         round(st.get("error_rate", 0.0), 4), round(st.get("throughput", 0.0), 1)))
-        rows.append({"release_id": spec.release_id, "spec_hash": spec.spec_hash, "side": side,
+        rows.append({"release_id": spec.release_id, "day": day, "spec_hash": spec.spec_hash, "side": side,
                      "agent_version": agent_spec.version, "conversations_in": sample.height,
                      "conversations_out": frame.height, "stats_json": __import__("json").dumps(st, default=str)})
-    lake.write(REPLAY_RUNS, pl.DataFrame(rows), partition=spec.release_id)
+    lake.write(REPLAY_RUNS, pl.DataFrame(rows), partition=f"{spec.release_id}__{day}")
     warehouse.publish()
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(r["conversations_out"] for r in rows),
             "spec_hash": spec.spec_hash,
+            "day": day,
             "conversations_sampled": sample.height,
             "mode": spec.replay.mode,
             "summary": dg.MetadataValue.md(md_rows(
@@ -103,21 +120,29 @@ def replay_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     runs = lake.read(REPLAY_RUNS)
     rows, ok = [], True
     for r in runs.iter_rows(named=True):
-        part = f"{r['release_id']}__{r['side']}"
+        part = f"{r['release_id']}__{r['side']}__{r['day']}"
         df = lake.read(REPLAYED, partition=part)
         unique = df["conversation_id"].n_unique()
         good = df.height == r["conversations_in"] == unique
         ok &= good
-        rows.append((r["release_id"], r["side"], r["conversations_in"], df.height, unique, "ok" if good else "MISMATCH"))
+        rows.append((r["release_id"], r["day"], r["side"], r["conversations_in"], df.height, unique,
+                     "ok" if good else "MISMATCH"))
     return dg.AssetCheckResult(
         passed=ok,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"replays": dg.MetadataValue.md(md_rows(
-            ["release", "side", "expected", "rows", "unique ids", "status"], rows))},
+            ["release", "day", "side", "expected", "rows", "unique ids", "status"], rows))},
     )
 
 
+replay_job = dg.define_asset_job(
+    "replay_release",
+    selection=dg.AssetSelection.groups("replay"),
+    description="Replay one day of masked traffic for one release (partition = release × day); backfill for all days.",
+)
+
 defs = dg.Definitions(
+    jobs=[replay_job],
     assets=[replayed_conversations],
     asset_checks=[replay_complete],
     resources={"replay_runtime": ReplayRuntimeResource()},
