@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("  " + line)
     print(_summary(p))
     print(f"\nFinished in {time.monotonic() - t0:.0f}s.")
-    print(f"Analyst warehouse: {p.warehouse}  (open with: duckdb -readonly {p.warehouse})")
+    print(f"Analyst warehouse: {p.warehouse}  (open with: .venv/bin/duckdb -readonly {p.warehouse})")
     print(f"Reports: {p.reports}")
     print("Dagster UI on the same instance: make ui  → http://127.0.0.1:3000")
     return 0 if ok else 1

@@ -43,6 +43,7 @@ from agent_release.config import Paths, paths
 log = logging.getLogger(__name__)
 
 RAW_SCHEMA = "_raw"
+STORAGE_COMPAT = "v1.0.0"
 WHOLE = "all"  # partition name for unpartitioned tables
 
 
@@ -210,7 +211,9 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
         while True:
             attempts += 1
             try:
-                con = duckdb.connect(str(p.warehouse))
+                # Written in a storage format the DuckDB CLI of the previous major (1.x, the
+                # `duckdb-cli` package analysts install) can read.
+                con = duckdb.connect(str(p.warehouse), config={"storage_compatibility_version": STORAGE_COMPAT})
             except duckdb.IOException as exc:  # another process holds the file
                 if time.monotonic() - started > retry_s:
                     log.warning("warehouse view refresh skipped: %s", type(exc).__name__)

@@ -134,3 +134,20 @@ def test_pipeline_refresh_never_blocks_analyst(home):
     assert int(ok) == 30, out  # every analyst connection succeeded
     assert float(waited) < 2.0
     assert windows and max(windows) < 2.0
+
+
+def test_duckdb_cli_reads_the_warehouse_read_only(home):
+    """Analysts use the DuckDB shell (the `duckdb-cli` dependency): the file must be in a storage
+    format it reads, and a read-only shell works while the pipeline lands data."""
+    from pathlib import Path
+
+    cli = Path(sys.executable).parent / "duckdb"
+    assert cli.exists(), "the duckdb-cli package is a project dependency; reinstall with `make install`"
+    lake = Lake.default()
+    lake.write("demo.t", pl.DataFrame({"k": [1, 2]}), partition="a")
+    refresh_warehouse()
+    lake.write("demo.t", pl.DataFrame({"k": [3]}), partition="b")
+    out = subprocess.run([str(cli), "-readonly", "-csv", str(paths().warehouse), "-c", "select count(*) from demo.t"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "3"
