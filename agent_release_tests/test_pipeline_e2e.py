@@ -47,7 +47,7 @@ def synthetic_run(tmp_path_factory):
     os.environ["AGENT_RELEASE_HOME"] = str(home)
     try:
         with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
-            result = _materialize(home, LogSourceResource(conversations=150, seed=3, days=2), instance)
+            result = _materialize(home, LogSourceResource(conversations=150, seed=3, days=2, fault_rate=0.03), instance)
         yield home, dagster_home, result
     finally:
         if old is None:
@@ -63,12 +63,18 @@ def test_synthetic_pipeline_green(synthetic_run):
     assert checks and all(checks.values()), checks
     lake = Lake(home / "data" / "lake")
     masked = lake.read("masking.masked_conversations")
-    assert masked.height == 150
+    quarantine = lake.read("intake.quarantine")
+    dups = (quarantine["reason_code"] == "duplicate_id").sum()
+    # export defects were injected: every damaged record is quarantined, the rest masked
+    assert quarantine.height > 0 and quarantine["reason_code"].n_unique() >= 3
+    assert masked.height == 150 - (quarantine.height - dups)
+    batch = lake.read("intake.batches").row(0, named=True)
+    assert batch["rows_in"] == masked.height + quarantine.height == 150 + dups
     assert masked["user_id"].str.len_chars().min() >= 32
     # Analysts see the masked table through the DuckDB file, read-only.
     con = duckdb.connect(str(home / "data" / "warehouse.duckdb"), read_only=True)
     try:
-        assert con.execute("select count(*) from masking.masked_conversations").fetchone()[0] == 150
+        assert con.execute("select count(*) from masking.masked_conversations").fetchone()[0] == masked.height
         schemas = {r[0] for r in con.execute("select distinct schema_name from duckdb_views() where not internal").fetchall()}
         assert "_raw" not in schemas
     finally:

@@ -39,6 +39,9 @@ class LogSourceResource(dg.ConfigurableResource):
     days: int = 7
     start_date: str = "2026-11-02"
     max_content_chars: int = 20_000
+    #: share of synthetic records damaged the way real exports are (truncated lines, encoding
+    #: damage, re-sent duplicates, schema drift) so the quarantine path runs every time
+    fault_rate: float = 0.003
 
     @property
     def source(self) -> str:

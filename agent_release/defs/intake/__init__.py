@@ -38,6 +38,7 @@ def raw_conversations(
     p = warehouse.paths()
     source = log_source.source
     if log_source.is_synthetic:
+        from agent_release.synth.faults import inject_faults
         from agent_release.synth.logs import generate, pii_frame, write_jsonl
 
         gen = generate(
@@ -50,8 +51,10 @@ def raw_conversations(
         if out_dir.exists():
             for old in out_dir.glob("*.jsonl"):
                 old.unlink()
-        write_jsonl(gen, out_dir)
+        files = write_jsonl(gen, out_dir)
+        faults = inject_faults(files, log_source.fault_rate, log_source.seed)
         lake.write(PII_TRUTH, pii_frame(gen), replace_all=True)
+        context.log.info(f"injected export defects: {dict(faults)}")
         source = str(out_dir)
         context.log.info(f"synthetic logs: {len(gen.records)} conversations (seed {log_source.seed})")
     else:
