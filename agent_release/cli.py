@@ -97,6 +97,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
                 line += f" → canary {last['decision']} ({(_json.loads(last['reasons']) or [''])[0][:120]})"
         outcomes.append(line)
+    if ok and not args.skip_post_deploy:
+        from agent_release.defs.monitoring import run_post_deploy
+
+        ok = run_post_deploy(instance) and ok
+        outcomes.append("post-deployment: nightly regression, outcome drift, worst-1% review, SLO, "
+                        "re-evaluation, audit (data/reports/{review,slo,audit})")
     p = paths()
     print("\nDecisions:")
     for line in outcomes:
@@ -173,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="materialize the pipeline (embedded default unless configured)")
     r.add_argument("--release", action="append", help="only this release (repeatable); default: all specs")
+    r.add_argument("--skip-post-deploy", action="store_true", help="stop after the canary")
     r.set_defaults(func=cmd_run)
     g = sub.add_parser("gate", help="run pre-prod for a release; non-zero exit on BLOCK (for CI)")
     g.add_argument("release_id")
@@ -185,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--latency-scale", type=float, default=0.01)
     sa.add_argument("--seed", type=int, default=1)
     sa.set_defaults(func=cmd_serve_agent)
+    from agent_release.monitoring.cli import add_audit_command  # audit (body in agent_release/monitoring/cli.py)
+
+    add_audit_command(sub)
     return ap
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from agent_release.defs import canary, evals, intake, masking, releases, replay
+from agent_release.defs import monitoring
 from agent_release.defs.jobs import defs as job_defs
 from agent_release.defs.resources import default_resources
 
@@ -18,6 +19,7 @@ defs = dg.Definitions.merge(
     replay.defs,
     evals.defs,
     canary.defs,
+    monitoring.defs,
     job_defs,
     dg.Definitions(resources=default_resources()),
 )

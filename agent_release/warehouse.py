@@ -240,11 +240,12 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
                 doc = TABLES.get(table)
                 if doc:
                     con.execute(f'COMMENT ON VIEW "{schema}"."{name}" IS ' + _quote(doc.description))
+                    present = {r[0] for r in con.execute(
+                        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+                        [schema, name]).fetchall()}
                     for col, text in doc.columns.items():
-                        with contextlib.suppress(duckdb.Error):
-                            con.execute(
-                                f'COMMENT ON COLUMN "{schema}"."{name}"."{col}" IS ' + _quote(text)
-                            )
+                        if col in present:  # a failed statement would abort the transaction
+                            con.execute(f'COMMENT ON COLUMN "{schema}"."{name}"."{col}" IS ' + _quote(text))
             for schema, name in existing:
                 if (schema, name) not in wanted:
                     con.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')

@@ -293,7 +293,7 @@ def load_baseline(path: str | Path) -> tuple[dict, pl.DataFrame]:
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0])
     rows = [json.loads(x) for x in lines[1:] if x.strip()]
-    df = pl.DataFrame(rows).with_columns(pl.lit(header["agent_version"]).alias("agent_version"))
+    df = pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.lit(header["agent_version"]).alias("agent_version"))
     return header, df
 
 
