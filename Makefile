@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(PY) bench/masking.py
 
 clean:
-	rm -rf $(VENV) .dagster_home data/lake data/warehouse.duckdb data/synthetic data/reports
+	rm -rf $(VENV) .dagster_home data/lake data/warehouse.duckdb data/synthetic data/reports data/flags data/baselines data/checkpoints

@@ -94,3 +94,16 @@ TABLES: dict[str, TableDoc] = {
     "canary.decision_metrics": TableDoc("Long format: one row per look and exit metric."),
     "canary.decision_segments": TableDoc("One row per look and segment test (locale, persona, long conversations, hand-offs)."),
 }
+
+
+def all_tables() -> dict[str, TableDoc]:
+    """Every documented table, the domains' own catalogs included (imported lazily: they import
+    this module)."""
+    out = dict(TABLES)
+    from agent_release.rollout.catalog import ROLLOUT_TABLES
+
+    out.update(ROLLOUT_TABLES)
+    from agent_release.monitoring.catalog import TABLES as MONITORING_TABLES
+
+    out.update(MONITORING_TABLES)
+    return out

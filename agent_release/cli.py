@@ -96,6 +96,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 import json as _json
 
                 line += f" → canary {last['decision']} ({(_json.loads(last['reasons']) or [''])[0][:120]})"
+                if last["decision"] == "EXPAND":
+                    from agent_release.rollout.cli import _status_text
+
+                    res = _execute("rollout_release", instance, partition_key=rid)
+                    ok = ok and res.success
+                    line += "\n    " + _status_text(rid).replace("\n", "\n    ")
         outcomes.append(line)
     if ok and not args.skip_post_deploy:
         from agent_release.defs.monitoring import run_post_deploy
@@ -192,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--latency-scale", type=float, default=0.01)
     sa.add_argument("--seed", type=int, default=1)
     sa.set_defaults(func=cmd_serve_agent)
+    from agent_release.rollout.cli import add_commands as add_rollout_commands  # rollback, rollout, rollout-status
+
+    add_rollout_commands(sub)
     from agent_release.monitoring.cli import add_audit_command  # audit (body in agent_release/monitoring/cli.py)
 
     add_audit_command(sub)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from agent_release.defs import canary, evals, intake, masking, releases, replay
-from agent_release.defs import monitoring
-from agent_release.defs.jobs import defs as job_defs
+from agent_release.defs import canary, evals, intake, masking, monitoring, releases, replay, rollout
+from agent_release.defs import jobs
 from agent_release.defs.resources import default_resources
 
 defs = dg.Definitions.merge(
@@ -20,6 +19,7 @@ defs = dg.Definitions.merge(
     evals.defs,
     canary.defs,
     monitoring.defs,
-    job_defs,
+    rollout.defs,
+    jobs.defs,
     dg.Definitions(resources=default_resources()),
 )

@@ -37,7 +37,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from agent_release.catalog import TABLES
 from agent_release.config import Paths, paths
 
 log = logging.getLogger(__name__)
@@ -159,7 +158,7 @@ class Lake:
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         with self.connect() as con:
-            return con.execute(query, params or []).pl()
+            return con.sql(query, params=params or None).pl()
 
 
 # -------------------------------------------------------------------- analyst warehouse file
@@ -232,12 +231,15 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
                 "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal"
             ).fetchall()
             wanted = set()
+            from agent_release.catalog import all_tables
+
+            docs = all_tables()
             for table in tables:
                 schema, name = _split(table)
                 wanted.add((schema, name))
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 con.execute(_view_sql(schema, name, lake.glob(table)))
-                doc = TABLES.get(table)
+                doc = docs.get(table)
                 if doc:
                     con.execute(f'COMMENT ON VIEW "{schema}"."{name}" IS ' + _quote(doc.description))
                     present = {r[0] for r in con.execute(

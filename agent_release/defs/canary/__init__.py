@@ -32,7 +32,7 @@ class LiveTrafficResource(dg.ConfigurableResource):
     conversation-log contract (the same intake and masking as production logs)."""
 
     path: str = ""  # "" = $AGENT_RELEASE_LIVE_SOURCE or "synthetic"
-    scenario: str = ""  # "" = $AGENT_RELEASE_CANARY_SCENARIO or "support_bot_2"
+    scenario: str = ""  # "" = $AGENT_RELEASE_CANARY_SCENARIO or "noninferior"
     rate_per_hour: float = 0.0  # 0 = $AGENT_RELEASE_CANARY_RATE or 400 conversations/hour
     days: float = 14.0
     start: str = "2026-11-02T00:00:00+00:00"
@@ -44,7 +44,7 @@ class LiveTrafficResource(dg.ConfigurableResource):
 
     @property
     def scenario_name(self) -> str:
-        return self.scenario or os.environ.get("AGENT_RELEASE_CANARY_SCENARIO", "support_bot_2")
+        return self.scenario or os.environ.get("AGENT_RELEASE_CANARY_SCENARIO", "noninferior")
 
     @property
     def rate(self) -> float:

@@ -1,0 +1,405 @@
+"""Rollout: the plan, the step-by-step rollout with its decisions, the automatic rollback sensor,
+the one-click manual rollback, rollback readiness and the model-version pin; one partition per
+release. Logic lives in ``agent_release.rollout`` and ``agent_release.flags``."""
+
+import json
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from agent_release.defs.evals import gate_status
+from agent_release.defs.meta import md_rows, md_table
+from agent_release.defs.partitions import RELEASES, releases_partitions
+from agent_release.defs.resources import WarehouseResource
+
+PLANS = "rollout.plans"
+_COMMON = dict(partitions_def=releases_partitions, group_name="rollout")
+
+
+class FlagBackendResource(dg.ConfigurableResource):
+    """Which flag service the rollout writes to. ``backend`` "" = the release spec's
+    ``rollout.flag_backend`` (``$AGENT_RELEASE_FLAG_BACKEND`` overrides). Unleash settings come from
+    ``AGENT_RELEASE_UNLEASH_URL`` / ``_ADMIN_TOKEN`` / ``_PROJECT`` / ``_ENVIRONMENT``."""
+
+    backend: str = ""
+
+    def for_spec(self, spec, warehouse: WarehouseResource):
+        from agent_release.flags import backend_for
+        from agent_release.flags.audit import FlagAuditLog
+
+        p = warehouse.paths()
+        audit = FlagAuditLog(p.lake, p.locks)
+        name = self.backend or None
+        kw = {"path": p.data / "flags" / "flags.json"}
+        return backend_for(name or spec, audit=audit, **kw)
+
+
+class RolloutSimulationResource(dg.ConfigurableResource):
+    """How the embedded default plays the rollout's live traffic, step by step in data time.
+
+    The canary's simulation tells the support-bot-2 story (Spanish regression: the canary HOLDs).
+    The rollout simulates each step with its own true effects: ``scenario`` (default
+    ``noninferior`` — the candidate as fixed after the canary), optionally an incident injected at
+    one step (``inject``: ``error_spike@50``, ``cost_overrun@25``, ``safety_incidents@100``,
+    ``model:<model id>@25``). Traffic is ignored when AGENT_RELEASE_LIVE_SOURCE points at real logs
+    (the sensors then watch those)."""
+
+    scenario: str = ""  # "" = $AGENT_RELEASE_ROLLOUT_SCENARIO or "noninferior"
+    rate_per_hour: float = 0.0  # 0 = $AGENT_RELEASE_ROLLOUT_RATE or 1500 conversations/hour
+    seed: int = 11
+    step_hours: float = 0.0  # 0 = the spec's min_hours_between_steps (48)
+    watch_hours: float = 6.0
+    inject: str = ""  # "" = $AGENT_RELEASE_ROLLOUT_INJECT
+    start: str = ""  # "" = end of the canary's live traffic (or 2026-11-16T00:00Z)
+
+    def config(self, start: datetime):
+        from agent_release.rollout.controller import RolloutConfig
+        from agent_release.rollout.traffic import Injection
+
+        return RolloutConfig(
+            scenario=self.scenario or os.environ.get("AGENT_RELEASE_ROLLOUT_SCENARIO", "noninferior"),
+            rate_per_hour=self.rate_per_hour or float(os.environ.get("AGENT_RELEASE_ROLLOUT_RATE", "1500")),
+            seed=self.seed, step_hours=self.step_hours or None, watch_hours=self.watch_hours,
+            injections=tuple(Injection.parse_many(self.inject or os.environ.get("AGENT_RELEASE_ROLLOUT_INJECT", ""))),
+            start=datetime.fromisoformat(self.start) if self.start else start,
+        )
+
+
+def _spec(context):
+    from agent_release.release_spec import load_release
+
+    return load_release(context.partition_key)
+
+
+def _require_promoted(lake, spec) -> None:
+    decision, _, _, status = gate_status(lake, spec.release_id)
+    if status != "PROMOTE":
+        raise dg.Failure(description=f"release {spec.release_id} is not promoted by the pre-prod gate "
+                                     f"(status {status}); no rollout", metadata={"gate_status": status})
+
+
+def _canary_context(lake, rid: str) -> dict:
+    if "canary.decisions" not in lake.tables() or rid not in lake.partitions("canary.decisions"):
+        return {"canary_decision": None}
+    last = lake.read("canary.decisions", partition=rid).sort("as_of").row(-1, named=True)
+    return {"canary_decision": last["decision"], "canary_as_of": str(last["as_of"]),
+            "canary_reason": (json.loads(last["reasons"]) or [""])[0][:300]}
+
+
+def _require_canary_expand(lake, rid: str) -> None:
+    """Scaled prod starts only from a canary whose latest look says EXPAND."""
+    ctx = _canary_context(lake, rid)
+    if ctx["canary_decision"] != "EXPAND":
+        raise dg.Failure(
+            description=(f"release {rid}: the canary has not said EXPAND (latest look: "
+                         f"{ctx['canary_decision'] or 'none'}); the rollout cannot start"),
+            metadata={"canary_decision": str(ctx["canary_decision"]), "canary_reason": ctx.get("canary_reason", "")},
+        )
+
+
+def _start_after_canary(lake, rid: str) -> datetime:
+    """The rollout starts where the canary's live traffic ends (next midnight, data time)."""
+    from datetime import timedelta
+
+    from agent_release.rollout.controller import DEFAULT_START
+
+    if "canary.live_conversations" in lake.tables() and rid in lake.partitions("canary.live_conversations"):
+        t = pl.scan_parquet(lake.table_dir("canary.live_conversations") / f"{rid}.parquet").select(
+            pl.col("started_at").max()).collect().item()
+        if t is not None:
+            t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+            day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+            return day if day == t else day + timedelta(days=1)
+    return DEFAULT_START
+
+
+@dg.asset(
+    key=["rollout", "plan"], deps=[["canary", "exit_decision"]], kinds={"python", "markdown"}, **_COMMON,
+    description=(
+        "The rollout plan, written from the release spec before the rollout starts: steps "
+        "(canary share → 25 → 50 → 100%), at least 48 h of data time between steps, what each step "
+        "must pass (the canary analysis on the step's traffic, no guardrail breach, rollback "
+        "readiness, pinned models) and how alert thresholds tighten with the volume at stake."
+    ),
+)
+def rollout_plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 rollout_simulation: RolloutSimulationResource) -> dg.MaterializeResult:
+    from agent_release.rollout.plan import plan_hash, plan_steps, render_plan
+
+    spec = _spec(context)
+    lake = warehouse.lake()
+    _require_promoted(lake, spec)
+    _require_canary_expand(lake, spec.release_id)
+    cfg = rollout_simulation.config(_start_after_canary(lake, spec.release_id))
+    doc = render_plan(spec, step_hours=cfg.hours(spec), watch_hours=cfg.watch_hours, s_min=cfg.s_min)
+    out = warehouse.paths().reports / spec.release_id
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rollout_plan.md").write_text(doc)
+    lake.write(PLANS, pl.DataFrame([{
+        "release_id": spec.release_id, "spec_hash": spec.spec_hash, "plan_hash": plan_hash(doc),
+        "steps": json.dumps([s.percentage for s in plan_steps(spec)]),
+        "min_hours_between_steps": spec.rollout.min_hours_between_steps, "flag_backend": spec.rollout.flag_backend,
+        "written_at": datetime.now(UTC), "document_md": doc}]), partition=spec.release_id)
+    warehouse.publish()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": 1, "plan_hash": plan_hash(doc), "spec_hash": spec.spec_hash,
+        "steps": " → ".join(f"{s.percentage:g}%" for s in plan_steps(spec)),
+        "document": dg.MetadataValue.md(doc), "path": dg.MetadataValue.path(str(out / "rollout_plan.md")),
+    })
+
+
+@dg.asset(
+    key=["rollout", "decisions"], deps=[["rollout", "plan"]], kinds={"python", "duckdb"}, **_COMMON,
+    description=(
+        "The rollout, step by step in data time: each step's live traffic (simulated from the flag's "
+        "percentage in the embedded default), watched every few hours (guardrails with thresholds scaled "
+        "to the volume at stake, pinned model versions, rollback readiness past 50%), analysed at the end "
+        "of the step (the canary analysis), then ENTER the next step / HOLD / ROLLBACK / FREEZE / COMPLETE. "
+        "Every decision is a row in rollout.decisions; every flag change a row in rollout.flag_audit."
+    ),
+)
+def rollout_decisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                      rollout_simulation: RolloutSimulationResource,
+                      flag_backend: FlagBackendResource) -> dg.MaterializeResult:
+    from agent_release.rollout.charts import timeline_svg
+    from agent_release.rollout.controller import RolloutController
+
+    spec = _spec(context)
+    lake = warehouse.lake()
+    _require_promoted(lake, spec)
+    backend = flag_backend.for_spec(spec, warehouse)
+    cfg = rollout_simulation.config(_start_after_canary(lake, spec.release_id))
+    canary = _canary_context(lake, spec.release_id)
+    canary["rollout_traffic"] = (f"simulation scenario {cfg.scenario!r} (the canary's simulation story may differ: "
+                                 "the rollout re-measures the canary share on its own traffic)")
+    ctl = RolloutController(spec, backend, lake, cfg, context=canary,
+                            actor=f"controller:rollout/decisions run {context.run.run_id[:8]}")
+    res = ctl.play()
+    warehouse.publish()
+    out = warehouse.paths().reports / spec.release_id
+    out.mkdir(parents=True, exist_ok=True)
+    watch = _watch_frame(lake, spec.release_id)
+    (out / "rollout.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>Rollout — " + spec.release_id + "</title>"
+        "<body style='font-family:sans-serif'><h1>Rollout — " + spec.release_id + "</h1>"
+        + timeline_svg(res.decisions, watch) + "<pre>" + _html_escape(res.render()) + "</pre></body>")
+    context.log.info(f"rollout {spec.release_id}: {res.status} at {res.percentage:g}% ({res.seconds:.1f}s)")
+    backend_flag = spec.rollout.flag_name or spec.release_id
+    audit = backend.audit.read(backend_flag)
+    return dg.MaterializeResult(metadata={
+        "status": res.status, "flag_percentage": res.percentage, "flag": backend_flag,
+        "flag_backend": backend.name, "dagster/row_count": res.decisions.height, "seconds": res.seconds,
+        "decisions": dg.MetadataValue.md(md_rows(
+            ["data time", "decision", "flag", "bad conv/h at stake", "error alert", "cost alert", "reason"],
+            [(str(t)[:16] if t else "", d, f"{a or 0:g}% → {b or 0:g}%",
+              "" if v is None else f"{v:.1f}", "" if e is None else f"{e:.2%}", "" if c is None else f"{c:.3f}x",
+              r[:160]) for t, d, a, b, v, e, c, _, r in res.timeline()], width=170)),
+        "flag_audit": dg.MetadataValue.md(md_table(audit.select(
+            "changed_at", "action", "from_effective_percentage", "to_effective_percentage", "actor", "reason"),
+            width=120)),
+        "chart": dg.MetadataValue.path(str(out / "rollout.html")),
+        "run_config": dg.MetadataValue.json(cfg.describe()),
+    })
+
+
+def _watch_frame(lake, rid: str) -> pl.DataFrame | None:
+    from agent_release.rollout.controller import WATCH
+
+    parts = [p for p in lake.partitions(WATCH) if p.startswith(f"{rid}--step")]
+    if not parts:
+        return None
+    return pl.concat([lake.read(WATCH, partition=p) for p in parts], how="diagonal_relaxed").sort("window_start")
+
+
+def _html_escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dg.asset_check(asset=rollout_decisions,
+                description="The rollout is not rolled back, frozen or held (WARN: the decisions say why).")
+def rollout_healthy(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from agent_release.release_spec import load_release
+    from agent_release.rollout.store import rollout_state
+
+    lake = warehouse.lake()
+    rid = context.run.tags.get("dagster/partition")
+    rows = []
+    for r in ([rid] if rid else context.instance.get_dynamic_partitions(RELEASES)):
+        try:
+            st = rollout_state(lake, r, load_release(r).spec_hash)
+        except Exception:  # noqa: BLE001 - spec removed / invalid: not this check's business
+            continue
+        rows.append((r, st.status, f"{st.percentage:g}%"))
+    bad = [r for r in rows if r[1] in ("ROLLED_BACK", "FROZEN", "HELD")]
+    return dg.AssetCheckResult(passed=bool(rows) and not bad, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"rollouts": dg.MetadataValue.md(md_rows(["release", "status", "flag"], rows))})
+
+
+rollout_job = dg.define_asset_job(
+    "rollout_release", selection=dg.AssetSelection.groups("rollout"),
+    description="Roll a promoted release out step by step (plan, then the rollout with its decisions).",
+)
+
+
+# --------------------------------------------------------------------------- manual rollback
+
+
+class ManualRollbackConfig(dg.Config):
+    reason: str = "manual rollback from the Dagster UI"
+    actor: str = ""  # who; "" = dagster:<run id>
+
+
+@dg.op(description="Pull the release's flag (disabled, 0%) and record the reason; works at every step.")
+def pull_flag(context: dg.OpExecutionContext, config: ManualRollbackConfig, warehouse: WarehouseResource,
+              flag_backend: FlagBackendResource) -> None:
+    from agent_release.rollout.actions import rollback
+
+    spec = _spec(context)
+    backend = flag_backend.for_spec(spec, warehouse)
+    res = rollback(spec, backend, warehouse.lake(), reason=config.reason,
+                   actor=config.actor or f"dagster:{context.run.run_id[:8]}")
+    warehouse.publish()
+    context.log.warning(res.message)
+    context.log_event(dg.AssetObservation(asset_key=dg.AssetKey(["rollout", "decisions"]),
+                                          partition=spec.release_id,
+                                          metadata={"manual_rollback": res.message, "reason": config.reason}))
+
+
+@dg.job(
+    name="manual_rollback", partitions_def=releases_partitions, tags={"kind": "rollback"},
+    description=("One-click rollback: choose the release (partition) and Launch — the default config "
+                 "records 'manual rollback from the Dagster UI'; edit `reason` to say why. Pulls the flag "
+                 "at any step (100% included), writes the audit and decision rows."),
+)
+def manual_rollback_job():
+    pull_flag()
+
+
+# --------------------------------------------------------------------------- sensors
+
+
+def _releases(context) -> list:
+    from agent_release.release_spec import SpecError, load_release
+
+    out = []
+    for rid in context.instance.get_dynamic_partitions(RELEASES):
+        try:
+            out.append(load_release(rid))
+        except (SpecError, FileNotFoundError) as exc:
+            context.log.warning(f"{rid}: {exc}")
+    return out
+
+
+def _observation(rid: str, **meta) -> dg.AssetObservation:
+    return dg.AssetObservation(asset_key=dg.AssetKey(["rollout", "decisions"]), partition=rid,
+                               metadata={k: (dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v)
+                                         for k, v in meta.items()})
+
+
+def _live_source() -> str:
+    return os.environ.get("AGENT_RELEASE_LIVE_SOURCE", "synthetic")
+
+
+@dg.sensor(
+    name="rollout_guardrail_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+    description=("Automatic rollback: on every tick, for every release whose flag is on, evaluates the "
+                 "guardrails (error-rate breach, cost overrun, safety incident) on the last 6 h of live "
+                 "traffic against the thresholds in force at the current step, and pulls the flag without a "
+                 "human on a breach, recording why with the evidence. Idempotent: a pulled flag is not "
+                 "watched, so a second tick does nothing more."),
+)
+def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                             flag_backend: FlagBackendResource):
+    from agent_release.rollout.watch import guardrail_tick
+
+    lake = warehouse.lake()
+    actor = "sensor:rollout_guardrail_sensor"
+    events, msgs = [], []
+    for spec in _releases(context):
+        try:
+            tick = guardrail_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor,
+                                  source=_live_source())
+        except Exception as exc:  # noqa: BLE001 - one broken release must not stop the others
+            context.log.error(f"{spec.release_id}: guardrail watch failed: {type(exc).__name__}: {exc}")
+            continue
+        msgs.append(tick.message)
+        if tick.action == "rollback":
+            context.log.warning(tick.message)
+            events.append(_observation(spec.release_id, auto_rollback=tick.message[:2000],
+                                       evidence=tick.details.get("evidence", {})))
+    if events:
+        warehouse.publish()
+    return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events)
+
+
+@dg.sensor(
+    name="model_version_pin_sensor", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+    description=("Model versions are pinned: compares the model id live traffic reports (per arm) with the "
+                 "release spec. A change freezes the rollout (no further step; the flag stays and the "
+                 "guardrail sensor keeps watching) and opens a new release data/releases/<id>-model-<model>.yaml "
+                 "that must pass pre-prod again (registered as a partition at once)."),
+)
+def model_version_pin_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                             flag_backend: FlagBackendResource):
+    from agent_release.rollout.watch import model_pin_tick
+
+    lake = warehouse.lake()
+    actor = "sensor:model_version_pin_sensor"
+    events, msgs, new = [], [], []
+    for spec in _releases(context):
+        try:
+            tick = model_pin_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor,
+                                  source=_live_source())
+        except Exception as exc:  # noqa: BLE001
+            context.log.error(f"{spec.release_id}: model pin watch failed: {type(exc).__name__}: {exc}")
+            continue
+        msgs.append(tick.message)
+        if tick.action == "freeze":
+            context.log.warning(tick.message)
+            new.append(tick.details["new_release_id"])
+            events.append(_observation(spec.release_id, frozen=tick.message[:2000],
+                                       new_release_id=tick.details["new_release_id"]))
+    known = set(context.instance.get_dynamic_partitions(RELEASES))
+    new = [r for r in new if r not in known]
+    if events:
+        warehouse.publish()
+    return dg.SensorResult(
+        skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events,
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(RELEASES, new)] if new else None)
+
+
+@dg.sensor(
+    name="rollback_readiness_sensor", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
+    description=("Rollback readiness, continuously once a release's flag is at 50% or more: the baseline agent "
+                 "still answers (a chat completion to its endpoint; a simulated baseline is served on "
+                 "loopback) and the flag can be changed (a no-op write round trip). Every check is a row in "
+                 "rollout.readiness; a failure is logged as an error and blocks the next step."),
+)
+def rollback_readiness_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                              flag_backend: FlagBackendResource):
+    from agent_release.rollout.watch import readiness_tick
+
+    lake = warehouse.lake()
+    actor = "sensor:rollback_readiness_sensor"
+    msgs = []
+    for spec in _releases(context):
+        try:
+            tick = readiness_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor)
+        except Exception as exc:  # noqa: BLE001
+            context.log.error(f"{spec.release_id}: readiness watch failed: {type(exc).__name__}: {exc}")
+            continue
+        if tick.action == "readiness_failed":
+            context.log.error(tick.message)
+        msgs.append(tick.message)
+    return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered")
+
+
+defs = dg.Definitions(
+    assets=[rollout_plan, rollout_decisions],
+    asset_checks=[rollout_healthy],
+    jobs=[rollout_job, manual_rollback_job],
+    sensors=[rollout_guardrail_sensor, model_version_pin_sensor, rollback_readiness_sensor],
+    resources={"rollout_simulation": RolloutSimulationResource(), "flag_backend": FlagBackendResource()},
+)
