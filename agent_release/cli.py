@@ -201,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_release.rollout.cli import add_commands as add_rollout_commands  # rollback, rollout, rollout-status
 
     add_rollout_commands(sub)
+    from agent_release.evals.cli import add_commands as add_eval_commands  # golden propose/bless, redteam-garak
+
+    add_eval_commands(sub)
     from agent_release.monitoring.cli import add_audit_command  # audit (body in agent_release/monitoring/cli.py)
 
     add_audit_command(sub)
