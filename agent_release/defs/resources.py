@@ -35,7 +35,7 @@ class LogSourceResource(dg.ConfigurableResource):
 
     path: str = ""  # "" = $AGENT_RELEASE_LOG_SOURCE or "synthetic"
     conversations: int = 0  # 0 = $AGENT_RELEASE_SYNTHETIC_CONVERSATIONS or 3000
-    seed: int = 7
+    seed: int = 0  # 0 = $AGENT_RELEASE_SEED or 7
     days: int = 7
     start_date: str = "2026-11-02"
     max_content_chars: int = 20_000
@@ -52,6 +52,10 @@ class LogSourceResource(dg.ConfigurableResource):
         return self.source == "synthetic"
 
     @property
+    def effective_seed(self) -> int:
+        return self.seed or int(os.environ.get("AGENT_RELEASE_SEED", "7"))
+
+    @property
     def n_conversations(self) -> int:
         return self.conversations or int(os.environ.get("AGENT_RELEASE_SYNTHETIC_CONVERSATIONS", "3000"))
 
@@ -62,6 +66,9 @@ class MaskingResource(dg.ConfigurableResource):
 
     score_threshold: float = 0.5
     residual_min_score: float = 0.8
+    #: worker processes for masking a table (0 = one per CPU; 1 = in this process). Small tables
+    #: are masked in-process whatever this says (see agent_release.masking.parallel).
+    workers: int = 0
 
     def masker(self):
         from agent_release.config import hmac_key
@@ -69,10 +76,22 @@ class MaskingResource(dg.ConfigurableResource):
 
         return Masker(hmac_key(), score_threshold=self.score_threshold)
 
+    def n_workers(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    def mask_frame(self, df):
+        """``Masker.mask_frame`` over :meth:`n_workers` processes: same output, all cores."""
+        from agent_release.config import hmac_key
+        from agent_release.masking import mask_frame_parallel
+
+        return mask_frame_parallel(df, hmac_key(), self.n_workers(), score_threshold=self.score_threshold)
+
 
 def default_resources() -> dict:
     return {
-        "warehouse": WarehouseResource(home=os.environ.get("AGENT_RELEASE_HOME", "")),
-        "log_source": LogSourceResource(seed=int(os.environ.get("AGENT_RELEASE_SEED", "7"))),
+        # Settings left empty are read from the environment when used, not when the code
+        # location loads: AGENT_RELEASE_HOME, AGENT_RELEASE_LOG_SOURCE, ... (see README).
+        "warehouse": WarehouseResource(),
+        "log_source": LogSourceResource(),
         "masking": MaskingResource(),
     }

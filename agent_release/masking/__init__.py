@@ -6,6 +6,7 @@ Public API (importing this package is cheap: Presidio/spaCy/Faker load on first 
     masker.find(text, locale)                 # -> list[Finding]
     masker.mask_text(text, locale)            # -> (masked text, list[Span])
     masker.mask_frame(df)                     # -> (masked DataFrame + masked_spans, MaskStats)
+    mask_frame_parallel(df, key, workers=2)   # same result, chunks masked in 2 processes
     hash_user_id(user_id, key)                # -> "u_<hmac-sha256 hex>"
     residual_scan(masked_df, masker)          # -> structured PII left outside surrogate spans
     build_default_presidio()                  # Presidio defaults, offline (benchmark baseline)
@@ -20,6 +21,7 @@ without a mapping table. ``masked_spans`` records where the fakes are (``types.p
 """
 
 from agent_release.masking.engine import Masker, MaskingError, hash_user_id, resolve_overlaps
+from agent_release.masking.parallel import MaskingPool, mask_frame_parallel
 from agent_release.masking.presidio_setup import build_default_presidio, make_offline
 from agent_release.masking.residual import residual_scan
 from agent_release.masking.types import (
@@ -36,6 +38,7 @@ from agent_release.masking.types import (
 
 __all__ = [
     "DEFAULT_PRESIDIO_MAP", "MASKED_SCHEMA", "MASKED_SPAN_DTYPE", "RESIDUAL_SCHEMA", "TYPE_MAP",
-    "Finding", "MaskStats", "Masker", "MaskingError", "Span", "build_default_presidio",
-    "decode_index", "hash_user_id", "make_offline", "residual_scan", "resolve_overlaps",
+    "Finding", "MaskStats", "Masker", "MaskingError", "MaskingPool", "Span", "build_default_presidio",
+    "decode_index", "hash_user_id", "make_offline", "mask_frame_parallel", "residual_scan",
+    "resolve_overlaps",
 ]

@@ -156,6 +156,7 @@ class Masker:
         spacy_model: str = SPACY_MODEL,
         batch_size: int = 64,
         chunk_size: int = 2000,
+        find_cache_size: int = 0,
     ):
         if isinstance(key, str):
             key = key.encode()
@@ -166,6 +167,10 @@ class Masker:
         self.spacy_model = spacy_model
         self.batch_size = batch_size
         self.chunk_size = chunk_size
+        #: findings remembered across :meth:`find_many` calls, per (text, locale); 0 = off.
+        #: Exact: findings are a pure function of (text, locale) for a given configuration.
+        self.find_cache_size = find_cache_size
+        self._find_cache: dict[tuple[str, str], list[Finding]] = {}
         self._analyzer = None
         self._phone: dict[str, object] = {}
         self._surrogates = None
@@ -218,11 +223,18 @@ class Masker:
         if len(texts) != len(locales):
             raise ValueError("texts and locales must have the same length")
         keys = [(t or "", loc or "en-US") for t, loc in zip(texts, locales)]
-        locales_by_text: dict[str, list[str]] = defaultdict(list)
-        for t, loc in dict.fromkeys(keys):
-            if t.strip():
-                locales_by_text[t].append(loc)
+        cache = self._find_cache if self.find_cache_size > 0 else None
         results: dict[tuple[str, str], list[Finding]] = {}
+        locales_by_text: dict[str, list[str]] = defaultdict(list)
+        for k in dict.fromkeys(keys):
+            if cache is not None:
+                hit = cache.get(k)
+                if hit is not None:
+                    results[k] = hit
+                    continue
+            if k[0].strip():
+                locales_by_text[k[0]].append(k[1])
+        new: list[tuple[str, str]] = []
         if locales_by_text:
             analyzer = self.analyzer
             distinct = list(locales_by_text)
@@ -241,6 +253,12 @@ class Masker:
                                 f"PII analysis failed ({type(exc).__name__}) on a text of {len(text)} characters"
                             ) from None
                         results[(text, loc)] = self._postprocess(text, loc, raw)
+                        new.append((text, loc))
+        if cache is not None and new:
+            if len(cache) + len(new) > self.find_cache_size:
+                cache.clear()
+            for k in new[: self.find_cache_size]:
+                cache[k] = results[k]
         return [results.get(k, []) for k in keys]
 
     def _postprocess(self, text: str, locale: str, raw) -> list[Finding]:

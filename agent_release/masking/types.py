@@ -74,6 +74,7 @@ class MaskStats:
     seconds: float = 0.0
     distinct_texts: int = 0
     extra_fields_masked: int = 0
+    workers: int = 1  # processes that masked (see agent_release.masking.parallel)
 
     @property
     def total_entities(self) -> int:
@@ -85,7 +86,7 @@ class MaskStats:
             "entities": dict(sorted(self.entities.items())), "total_entities": self.total_entities,
             "seconds": round(self.seconds, 3), "distinct_texts": self.distinct_texts,
             "messages_per_second": round(self.messages / self.seconds, 1) if self.seconds else None,
-            "extra_fields_masked": self.extra_fields_masked,
+            "extra_fields_masked": self.extra_fields_masked, "workers": self.workers,
         }
 
     def entity_rows(self) -> list[dict]:

@@ -43,7 +43,7 @@ def raw_conversations(
 
         gen = generate(
             log_source.n_conversations,
-            seed=log_source.seed,
+            seed=log_source.effective_seed,
             start=date.fromisoformat(log_source.start_date),
             days=log_source.days,
         )
@@ -52,11 +52,11 @@ def raw_conversations(
             for old in out_dir.glob("*.jsonl"):
                 old.unlink()
         files = write_jsonl(gen, out_dir)
-        faults = inject_faults(files, log_source.fault_rate, log_source.seed)
+        faults = inject_faults(files, log_source.fault_rate, log_source.effective_seed)
         lake.write(PII_TRUTH, pii_frame(gen), replace_all=True)
         context.log.info(f"injected export defects: {dict(faults)}")
         source = str(out_dir)
-        context.log.info(f"synthetic logs: {len(gen.records)} conversations (seed {log_source.seed})")
+        context.log.info(f"synthetic logs: {len(gen.records)} conversations (seed {log_source.effective_seed})")
     else:
         lake.delete_partition(PII_TRUTH, "all")
 

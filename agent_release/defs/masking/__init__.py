@@ -30,7 +30,8 @@ def masked_preview(df: pl.DataFrame, n: int = 5, width: int = 160) -> str:
         "recognizers for local phone, IBAN, national-id, address and date-of-birth formats, a "
         "multilingual name recognizer) finds PII in every message; Faker replaces it with "
         "locale-aware, format-valid fakes, consistently across the dataset; user_id becomes a "
-        "keyed HMAC-SHA256 hash. Same contract shape as the input."
+        "keyed HMAC-SHA256 hash. Same contract shape as the input. Masked in parallel worker "
+        "processes (MaskingResource.workers, default one per CPU), identical to one process."
     ),
 )
 def masked_conversations(
@@ -40,8 +41,7 @@ def masked_conversations(
 
     lake = warehouse.lake()
     raw = lake.read(RAW_TABLE)
-    masker = masking.masker()
-    masked, stats = masker.mask_frame(raw)
+    masked, stats = masking.mask_frame(raw)
     lake.write(MASKED, masked, replace_all=True)
     counts = pl.DataFrame(
         [{"run_id": context.run.run_id, "entity_type": k, "count": v} for k, v in sorted(stats.entities.items())],
@@ -50,7 +50,10 @@ def masked_conversations(
     lake.write(ENTITY_COUNTS, counts, replace_all=True)
     warehouse.publish()
     rate = stats.messages / stats.seconds if stats.seconds else 0.0
-    context.log.info(f"masked {stats.conversations} conversations, {stats.messages} messages at {rate:.0f} msg/s")
+    context.log.info(
+        f"masked {stats.conversations} conversations, {stats.messages} messages at {rate:.0f} msg/s "
+        f"on {stats.workers} worker process(es)"
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": masked.height,
@@ -59,6 +62,7 @@ def masked_conversations(
             "entities_replaced": sum(stats.entities.values()),
             "entities_by_type": dg.MetadataValue.md(md_table(counts.select("entity_type", "count"))),
             "messages_per_second": round(rate, 1),
+            "workers": stats.workers,
             "seconds": round(stats.seconds, 2),
             "hmac_key": "DEMO key (documented, not secret)" if using_demo_key() else "from AGENT_RELEASE_HMAC_KEY",
             "preview": dg.MetadataValue.md(masked_preview(masked)),
