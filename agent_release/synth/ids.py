@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 import string
 
+from agent_release.masking import checksums
+
 _DIGITS = "0123456789"
 _UPPER = string.ascii_uppercase
 _ALNUM = _UPPER + _DIGITS
@@ -33,30 +35,14 @@ def _group(s: str, sizes: tuple[int, ...], sep: str) -> str:
 # --------------------------------------------------------------------------- payment cards
 
 def luhn_ok(number: str) -> bool:
-    digits = [int(c) for c in number if c.isdigit()]
-    if len(digits) < 12:
-        return False
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    """Luhn check over the digits of ``number`` (separators ignored); at least 12 digits."""
+    digits = "".join(c for c in number if c.isdigit())
+    return len(digits) >= 12 and checksums.luhn_ok(digits)
 
 
 def _luhn_complete(partial: str) -> str:
     """Append the Luhn check digit to ``partial``."""
-    total = 0
-    for i, c in enumerate(reversed(partial)):
-        d = int(c)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return partial + str((10 - total % 10) % 10)
+    return partial + checksums.luhn_check_digit(partial)
 
 
 def card_number(rng: random.Random) -> tuple[str, str]:
@@ -87,9 +73,7 @@ IBAN_LENGTHS = {"ES": 24, "DE": 22, "FR": 27, "GB": 22, "PT": 25, "BR": 29}
 
 
 def _iban_check(country: str, bban: str) -> str:
-    rearranged = bban + country + "00"
-    num = "".join(str(int(c, 36)) for c in rearranged)
-    return f"{98 - int(num) % 97:02d}"
+    return checksums.iban_check_digits(country, bban)
 
 
 def iban_ok(iban: str) -> bool:
