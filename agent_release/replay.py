@@ -55,12 +55,22 @@ Modes
 
 Both honour ``concurrency`` (a semaphore on conversations in flight) and ``rate_limit_per_s``
 (a token bucket on agent requests).
+
+Timing
+------
+``stats["wall_s"]`` is the whole call; ``stats["dispatch_s"]`` runs from the first request sent to
+the last answer (reading the input frame and loading the checkpoint are before it, building the
+result frame after it). ``throughput`` (conversations/s) and ``throughput_turns_per_s`` are
+counted over ``dispatch_s``. During dispatch the objects alive at its start (the input rows
+above all) are frozen out of the garbage collector (``gc.freeze``), so its full collections do
+not rescan them; at 256 requests in flight this removed most pauses of 50–100 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import logging
 import math
@@ -487,6 +497,10 @@ async def replay_async(df: pl.DataFrame, agent: Any, config: ReplayConfig | None
     skipped = len(rows) - len(todo)
     run.done = skipped
     run.progress()
+    # The input rows live until the end: move them (and everything else alive now) out of the
+    # collector's view, so each full collection during dispatch scans only what the replay creates.
+    gc.freeze()
+    t_dispatch = time.perf_counter()
     ticker = asyncio.create_task(run.ticker())
     try:
         if cfg.mode == "closed":
@@ -507,6 +521,8 @@ async def replay_async(df: pl.DataFrame, agent: Any, config: ReplayConfig | None
         except asyncio.CancelledError:
             pass
         await run.flush()
+        dispatch = time.perf_counter() - t_dispatch
+        gc.unfreeze()
     wall = time.perf_counter() - t_wall
     if run.ckpt is not None:
         await asyncio.to_thread(run.ckpt.compact)
@@ -537,8 +553,9 @@ async def replay_async(df: pl.DataFrame, agent: Any, config: ReplayConfig | None
         "conversations_with_errors": with_errors,
         "outcomes": dict(outcomes),
         "wall_s": wall,
-        "throughput": replayed / wall if wall > 0 else 0.0,
-        "throughput_turns_per_s": run.turns / wall if wall > 0 else 0.0,
+        "dispatch_s": dispatch,
+        "throughput": replayed / dispatch if dispatch > 0 else 0.0,
+        "throughput_turns_per_s": run.turns / dispatch if dispatch > 0 else 0.0,
         "latency_p50_ms": _percentile(run.latencies, 0.50),
         "latency_p95_ms": _percentile(run.latencies, 0.95),
         "latency_p99_ms": _percentile(run.latencies, 0.99),

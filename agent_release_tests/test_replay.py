@@ -301,3 +301,21 @@ def test_config_validation():
         ReplayConfig(concurrency=0)
     with pytest.raises(ValueError):
         ReplayConfig(rate_limit_per_s=0)
+
+
+def test_canned_server_answers_parse_and_dispatch_time_is_reported():
+    """The benchmark target (``serve-agent --canned``) answers a well-formed completion through the
+    real HTTP path, and stats separate the dispatch phase (throughput basis) from the whole call."""
+    df = frame(30, seed=12, turns=(1, 2))
+    with ServerThread(V2, fixed_latency_ms=5, canned=True) as srv:
+        agent = make_agent({"kind": "http", "base_url": srv.base_url, "model": V2_MODEL, "version": V2,
+                            "timeout_s": 5, "max_retries": 1})
+        res = run_replay(df, agent, ReplayConfig(concurrency=8))
+    st = res.stats
+    assert st["errors_total"] == 0 and res.frame.height == 30
+    recs = records(res.frame)
+    replies = [m for r in recs for m in r["messages"] if m["role"] == "assistant"]
+    assert replies and all(m["action"] == "lookup_order" and m["input_tokens"] == 120 for m in replies)
+    assert all(m["latency_ms"] >= 5 for m in replies)
+    assert 0 < st["dispatch_s"] <= st["wall_s"]
+    assert st["throughput_turns_per_s"] == pytest.approx(st["turns"] / st["dispatch_s"])

@@ -11,7 +11,10 @@ Endpoints
   inputs as in-process, so both paths give the same content and action. The server sleeps
   ``latency_ms × latency_scale`` (or exactly ``fixed_latency_ms``) and reports the simulated
   latency in the ``x-simulated-latency-ms`` header (HttpAgent records it as ``latency_ms``).
-  A simulated agent error is returned as HTTP 500/503.
+  A simulated agent error is returned as HTTP 500/503. With ``canned`` (``--canned``) the
+  server skips the simulation and answers one pre-built completion after ``fixed_latency_ms``
+  (faults still apply): a benchmark target whose CPU cost is only the HTTP path, so a client
+  benchmark on the same machine measures the client.
 * ``GET /v1/models`` and ``GET /healthz``.
 
 Fault injection (tests): a :class:`FaultPlan` gives, per request, ``429`` (with ``Retry-After``),
@@ -23,7 +26,7 @@ Running it: :func:`serve_in_thread` (a context manager yielding the base URL; te
 pipeline use it), :class:`ServerThread` (same, with ``stop()`` and access to the fault plan),
 :func:`run_server` (blocking; ``workers > 1`` forks processes sharing one listening socket) and
 :func:`main_serve` (``--version --port --host --latency-scale --seed --fixed-latency-ms
---workers``), which ``agent-release serve-agent`` wraps.
+--workers --canned --fault``), which ``agent-release serve-agent`` wraps.
 """
 
 from __future__ import annotations
@@ -98,6 +101,20 @@ class FaultPlan:
             self.served.clear()
 
 
+def _canned_body(model: str, version: str) -> bytes:
+    """The one answer of ``--canned`` mode: a well-formed completion with usage and a tool call."""
+    return json.dumps({
+        "id": "chatcmpl-canned", "object": "chat.completion", "created": 0, "model": model,
+        "system_fingerprint": version,
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": "I found your order: it left our warehouse yesterday and should "
+                                            "arrive within two business days.",
+            "tool_calls": [{"id": "call_canned", "type": "function", "function": {
+                "name": "lookup_order", "arguments": "{\"order_id\": \"00-0000\"}"}}]}}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 28, "total_tokens": 148},
+    }).encode()
+
+
 def _error_body(message: str, kind: str) -> bytes:
     return json.dumps({"error": {"message": message, "type": kind}}).encode()
 
@@ -107,7 +124,8 @@ class AgentApp:
 
     def __init__(self, version: str, *, seed: int | None = None, latency_scale: float = 0.01,
                  fixed_latency_ms: float | None = None, faults: FaultPlan | None = None,
-                 report_model: str | None = None, api_key: str | None = None, agent_errors: bool = True):
+                 report_model: str | None = None, api_key: str | None = None, agent_errors: bool = True,
+                 canned: bool = False):
         from starlette.applications import Starlette
         from starlette.routing import Route
 
@@ -120,6 +138,7 @@ class AgentApp:
         self.report_model = report_model
         self.api_key = api_key
         self.agent_errors = agent_errors
+        self.canned = _canned_body(self.report_model or self.model, self.version) if canned else None
         self.requests = 0
         self._chat = _ChatEndpoint(self)
         self.starlette = Starlette(routes=[
@@ -159,6 +178,11 @@ class AgentApp:
                 "rate limit reached", "rate_limit_error")
         if fault in ("500", "503"):
             return int(fault), {}, _error_body("upstream failure", "server_error")
+        if self.canned is not None:  # benchmark target: fixed latency, one pre-built answer, no simulation
+            delay = (self.fixed_latency_ms or 0.0) / 1000.0 + (self.faults.slow_s if fault == "slow" else 0.0)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return 200, {}, self.canned
         try:
             req = json.loads(body)
         except ValueError:
@@ -352,7 +376,8 @@ def _serve_socket(sock: socket.socket, version: str, app_kw: dict) -> None:
 
 def run_server(version: str, host: str = "127.0.0.1", port: int = 0, latency_scale: float = 0.01,
                seed: int | None = None, *, fixed_latency_ms: float | None = None, faults: FaultPlan | None = None,
-               report_model: str | None = None, workers: int = 1, agent_errors: bool = True) -> None:
+               report_model: str | None = None, workers: int = 1, agent_errors: bool = True,
+               canned: bool = False) -> None:
     """Serve ``version`` until interrupted. Prints ``serving <version> on <url>`` once listening
     (with the real port when ``port=0``). ``workers > 1`` forks processes sharing the socket."""
     load_profile(version)  # fail fast on an unknown version
@@ -360,7 +385,7 @@ def run_server(version: str, host: str = "127.0.0.1", port: int = 0, latency_sca
     sock.listen(4096)
     url = f"http://{host}:{sock.getsockname()[1]}"
     app_kw = {"seed": seed, "latency_scale": latency_scale, "fixed_latency_ms": fixed_latency_ms, "faults": faults,
-              "report_model": report_model, "agent_errors": agent_errors}
+              "report_model": report_model, "agent_errors": agent_errors, "canned": canned}
     print(f"serving {version} on {url}", flush=True)
     if workers <= 1:
         _serve_socket(sock, version, app_kw)
@@ -405,6 +430,8 @@ def main_serve(argv: list[str] | None = None) -> int:
     ap.add_argument("--report-model", default=None, help="model id to report instead of the profile's")
     ap.add_argument("--no-agent-errors", action="store_true",
                     help="never return the profile's simulated agent errors (benchmarks)")
+    ap.add_argument("--canned", action="store_true",
+                    help="answer every request with one fixed completion, no simulation (client benchmarks)")
     ap.add_argument("--fault", action="append", default=[], metavar="KIND=RATE",
                     help=f"inject faults at random ({', '.join(FAULT_KINDS[1:])}), e.g. --fault 429=0.05")
     args = ap.parse_args(argv)
@@ -417,7 +444,7 @@ def main_serve(argv: list[str] | None = None) -> int:
     try:
         run_server(args.version, args.host, args.port, args.latency_scale, args.seed,
                    fixed_latency_ms=args.fixed_latency_ms, faults=faults, report_model=args.report_model,
-                   workers=args.workers, agent_errors=not args.no_agent_errors)
+                   workers=args.workers, agent_errors=not args.no_agent_errors, canned=args.canned)
     except KeyboardInterrupt:
         pass
     return 0
