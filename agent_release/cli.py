@@ -42,6 +42,28 @@ def _execute(job_name: str, instance, partition_key: str | None = None):
     return result
 
 
+def _prepare_traffic(instance) -> bool:
+    """Intake (one run), then masking one run per day of traffic (partition = day)."""
+    from agent_release.definitions import defs
+    from agent_release.defs.partitions import traffic_days
+
+    if not _execute("ingest_logs", instance).success:
+        return False
+    ok, t0 = True, time.monotonic()
+    job = defs.resolve_job_def("mask_traffic")
+    days = traffic_days.get_partition_keys()
+    failed = []
+    for day in days:
+        res = job.execute_in_process(instance=instance, partition_key=day, raise_on_error=False)
+        if not res.success:
+            failed.append(day)
+            _print_checks(res)
+        ok = ok and res.success
+    print(f"\nmask_traffic [{len(days)} days]: {'SUCCESS' if ok else 'FAILURE ' + ', '.join(failed)} "
+          f"in {time.monotonic() - t0:.0f}s")
+    return ok
+
+
 def _replay_all_days(instance, release_id: str) -> bool:
     """One replay run per day of traffic (partition release × day), then the pre-prod suites."""
     import dagster as dg
@@ -72,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     instance = _instance()
     t0 = time.monotonic()
-    ok = _execute("prepare_traffic", instance).success
+    ok = _prepare_traffic(instance)
     releases = args.release or register_releases(instance)
     from agent_release.defs.evals import gate_status
     from agent_release.warehouse import Lake
@@ -141,7 +163,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(RELEASES, [args.release_id])
     lake = Lake.default()
     if args.refresh_traffic or not lake.exists(MASKED):
-        if not _execute("prepare_traffic", instance).success:
+        if not _prepare_traffic(instance):
             return 1
     if not _replay_all_days(instance, args.release_id):
         return 1

@@ -16,27 +16,44 @@ from agent_release.warehouse import Lake
 from .conftest import FIXTURES
 
 
+class _Runs:
+    """Intake (one run) then masking (one run per day of traffic), seen as one result."""
+
+    def __init__(self, results):
+        self.results = results
+        self.success = all(r.success for r in results)
+        self.all_events = [e for r in results for e in r.all_events]
+
+
 def _materialize(home: Path, log_source: LogSourceResource, instance: dg.DagsterInstance):
-    return dg.materialize(
-        [intake.raw_conversations, masking.masked_conversations,
-         intake.intake_rows_balance, intake.intake_quarantine_rate,
-         masking.no_residual_identifiers, masking.no_ground_truth_leak, masking.masking_rows_balance],
-        resources={
-            "warehouse": WarehouseResource(home=str(home)),
-            "log_source": log_source,
-            "masking": MaskingResource(),
-        },
-        instance=instance,
-        raise_on_error=False,
-    )
+    from agent_release.defs.partitions import traffic_days
+
+    resources = {
+        "warehouse": WarehouseResource(home=str(home)),
+        "log_source": log_source,
+        "masking": MaskingResource(),
+    }
+    results = [dg.materialize([intake.raw_conversations, intake.intake_rows_balance, intake.intake_quarantine_rate],
+                              resources=resources, instance=instance, raise_on_error=False)]
+    days = sorted(set(Lake(home / "data" / "lake").read("_raw.conversations")["started_at"].dt.strftime("%Y-%m-%d"))
+                  & set(traffic_days.get_partition_keys()))
+    for day in days:
+        results.append(dg.materialize(
+            [masking.masked_conversations, masking.no_residual_identifiers, masking.no_ground_truth_leak,
+             masking.masking_rows_balance, masking.traffic_days_cover_intake, intake.raw_conversations],
+            selection=[masking.masked_conversations.key], partition_key=day,
+            resources=resources, instance=instance, raise_on_error=False))
+    return _Runs(results)
 
 
 def _checks(result) -> dict[str, bool]:
-    return {
-        e.event_specific_data.check_name: e.event_specific_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
+    """Check name → passed in every run that evaluated it."""
+    out: dict[str, bool] = {}
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
+            d = e.event_specific_data
+            out[d.check_name] = out.get(d.check_name, True) and d.passed
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +181,30 @@ def test_handwritten_log_file_goes_through(tmp_path):
         assert original.lower() not in blob.lower(), f"a {len(original)}-char original survived"
     # Non-PII order numbers survive (replay realism).
     assert "88-1123" in blob and "4471-22" in blob
+
+
+def test_rows_outside_the_traffic_days_are_reported_not_dropped(tmp_path):
+    """Day 2026-11-09 lies outside the traffic days (end exclusive): its rows belong to no masking
+    partition, so the warning check names them and the balance metadata counts them."""
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    with dg.instance_for_test() as instance:
+        result = _materialize(home, LogSourceResource(conversations=60, seed=5, days=2, start_date="2026-11-08",
+                                                      fault_rate=0.0), instance)
+        assert result.success
+        checks = _checks(result)
+        assert checks["masking_rows_balance"] and checks["no_residual_identifiers"]
+        assert checks["traffic_days_cover_intake"] is False
+        lake = Lake(home / "data" / "lake")
+        raw = lake.read("_raw.conversations")
+        outside = (raw["started_at"].dt.strftime("%Y-%m-%d") == "2026-11-09").sum()
+        assert 0 < outside < raw.height
+        assert lake.partitions("masking.masked_conversations") == ["2026-11-08"]
+        assert lake.read("masking.masked_conversations").height == raw.height - outside
+        ev = instance.get_latest_materialization_event(masking.masked_conversations.key)
+        assert ev is not None
+        evals = [e for r in result.results for e in r.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.check_name == "masking_rows_balance"]
+        md = evals[-1].event_specific_data.metadata
+        assert md["rows_outside_traffic_days"].value == outside
+        assert md["rows_in"].value == raw.height + lake.read("intake.quarantine").height

@@ -38,9 +38,14 @@ def world(tmp_path_factory):
         runs = {}
         with dg.instance_for_test() as instance:
             instance.add_dynamic_partitions(RELEASES, list(RELEASE_IDS))
-            r = defs.resolve_job_def("prepare_traffic").execute_in_process(instance=instance, raise_on_error=False)
+            r = defs.resolve_job_def("ingest_logs").execute_in_process(instance=instance, raise_on_error=False)
             assert r.success
             from agent_release.defs.partitions import traffic_days
+
+            for day in traffic_days.get_partition_keys():
+                r = defs.resolve_job_def("mask_traffic").execute_in_process(
+                    instance=instance, partition_key=day, raise_on_error=False)
+                assert r.success, day
 
             for rid in RELEASE_IDS:
                 for day in traffic_days.get_partition_keys():

@@ -13,7 +13,7 @@ What it does
    into a cache folder outside git — ``$AGENT_RELEASE_UNLEASH_CACHE`` or
    ``~/.cache/agent_release/unleash/<version>`` — once; later runs reuse it (install scripts are
    not run: Unleash needs none, and its telemetry postinstall must not phone home).
-2. **PostgreSQL 15**: Debian's server binaries (``/usr/lib/postgresql/15/bin``; installed with
+2. **PostgreSQL 15** (``scripts/services.py``, shared with other tests): Debian's server binaries (``/usr/lib/postgresql/15/bin``; installed with
    ``apt-get install -y postgresql-15`` when missing and we are root). ``initdb`` / ``pg_ctl``
    refuse to run as root, so as root they run as the ``postgres`` user (``runuser``). The cluster
    lives in a temporary directory, listens on 127.0.0.1 on a free port (trust auth, fsync off:
@@ -35,11 +35,8 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -47,12 +44,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from services import (  # noqa: E402  (scripts/services.py: the throwaway PostgreSQL cluster)
+    PG_BIN,
+    HarnessError,
+    _log,
+    ensure_postgres,
+    free_port,
+    postgres_cluster,
+    scratch_dir,
+    stop_process,
+)
+
+__all__ = ["PG_BIN", "HarnessError", "UnleashServer", "ensure_postgres", "ensure_unleash", "free_port",
+           "postgres_cluster", "unleash_server"]
+
 UNLEASH_VERSION = os.environ.get("AGENT_RELEASE_UNLEASH_VERSION", "7.5.1")
-PG_BIN = Path(os.environ.get("AGENT_RELEASE_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-class HarnessError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -69,16 +76,6 @@ class UnleashServer:
     @property
     def api_url(self) -> str:
         return self.url + "/api"
-
-
-def _log(msg: str) -> None:
-    print(f"[unleash-harness] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cache_dir(version: str = UNLEASH_VERSION) -> Path:
@@ -122,69 +119,6 @@ def ensure_unleash(version: str = UNLEASH_VERSION, timeout_s: float = 420.0) -> 
     return server, secs
 
 
-def ensure_postgres() -> Path:
-    """Debian's PostgreSQL 15 server binaries; apt-get installs them when missing (root only)."""
-    if (PG_BIN / "initdb").exists() and (PG_BIN / "pg_ctl").exists():
-        return PG_BIN
-    if os.geteuid() != 0:
-        raise HarnessError(f"PostgreSQL 15 server binaries not found in {PG_BIN}: install them "
-                           "(sudo apt-get install -y postgresql-15) or set AGENT_RELEASE_PG_BIN")
-    _log("installing postgresql-15 (apt-get)…")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    r = subprocess.run(["apt-get", "install", "-y", "-q", "postgresql-15"], capture_output=True, text=True, env=env,
-                       timeout=600)
-    if r.returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, env=env, timeout=600)
-        r = subprocess.run(["apt-get", "install", "-y", "-q", "postgresql-15"], capture_output=True, text=True,
-                           env=env, timeout=600)
-    if r.returncode != 0 or not (PG_BIN / "initdb").exists():
-        raise HarnessError(f"apt-get install -y postgresql-15 failed: {(r.stderr or r.stdout)[-1500:]}")
-    return PG_BIN
-
-
-def _as_pg_user(cmd: list[str]) -> list[str]:
-    """initdb / pg_ctl refuse to run as root: run them as the postgres user then."""
-    if os.geteuid() != 0:
-        return cmd
-    runuser = shutil.which("runuser")
-    if runuser:
-        return [runuser, "-u", "postgres", "--", *cmd]
-    return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(subprocess.list2cmdline([c]) for c in cmd)]
-
-
-def _run(cmd: list[str], what: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise HarnessError(f"{what} failed (exit {r.returncode}): {(r.stderr or r.stdout)[-1500:]}")
-    return r
-
-
-@contextlib.contextmanager
-def postgres_cluster(workdir: Path) -> Iterator[int]:
-    """A throwaway cluster in ``workdir``; yields its port (database ``unleash``, user postgres, trust)."""
-    pg = ensure_postgres()
-    data = workdir / "pgdata"
-    sock = workdir / "pgsock"
-    sock.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(sock, "postgres")
-    _run(_as_pg_user([str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                      "--no-sync", "--no-instructions"]), "initdb")
-    port = free_port()
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-    _run(_as_pg_user([str(pg / "pg_ctl"), "-D", str(data), "-l", str(workdir / "postgres.log"), "-o", opts, "-w",
-                      "-t", "60", "start"]), "pg_ctl start")
-    try:
-        psql = pg / "psql" if (pg / "psql").exists() else Path(shutil.which("psql") or "psql")
-        _run([str(psql), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-q", "-c",
-              "CREATE DATABASE unleash"], "CREATE DATABASE unleash")
-        yield port
-    finally:
-        subprocess.run(_as_pg_user([str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True, text=True, timeout=60)
-
-
 def _wait_health(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -220,11 +154,9 @@ def _wait_api(url: str, admin_token: str, timeout_s: float = 30.0) -> None:
 def unleash_server(version: str = UNLEASH_VERSION, environment: str = "production",
                    startup_timeout_s: float = 120.0) -> Iterator[UnleashServer]:
     server_js, install_s = ensure_unleash(version)
-    work = Path(tempfile.mkdtemp(prefix="agent-release-unleash-"))
-    os.chmod(work, 0o755)
     proc = None
-    try:
-        with postgres_cluster(work) as pg_port:
+    with scratch_dir("agent-release-unleash-") as work, postgres_cluster(work, ("unleash",)) as pg_port:
+        try:
             port = free_port()
             admin = f"*:*.{secrets.token_hex(16)}"
             client = f"default:{environment}.{secrets.token_hex(16)}"
@@ -237,6 +169,7 @@ def unleash_server(version: str = UNLEASH_VERSION, environment: str = "productio
             log = work / "unleash.log"
             t0 = time.monotonic()
             with open(log, "w") as fh:
+                # its own session: stop_process then signals node and nothing else of ours
                 proc = subprocess.Popen(["node", str(server_js)], cwd=server_js.parent.parent, env=env, stdout=fh,
                                         stderr=subprocess.STDOUT, start_new_session=True)
             url = f"http://127.0.0.1:{port}"
@@ -244,29 +177,10 @@ def unleash_server(version: str = UNLEASH_VERSION, environment: str = "productio
             _wait_api(url, admin)
             up = time.monotonic() - t0
             _log(f"unleash-server {version} up on {url} in {up:.1f}s (postgres on 127.0.0.1:{pg_port})")
-            try:
-                yield UnleashServer(url, admin, client, environment, "default", pg_port, up, install_s)
-            finally:
-                _stop(proc)
-                proc = None
-    finally:
-        if proc is not None:
-            _stop(proc)
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: node and nothing else of ours
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+            yield UnleashServer(url, admin, client, environment, "default", pg_port, up, install_s)
+        finally:
+            if proc is not None:
+                stop_process(proc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,10 +3,19 @@
 import dagster as dg
 
 
-prepare_traffic_job = dg.define_asset_job(
-    "prepare_traffic",
-    selection=dg.AssetSelection.groups("intake", "masking"),
-    description="Production logs → validated intake + quarantine → masked conversations.",
+ingest_logs_job = dg.define_asset_job(
+    "ingest_logs",
+    selection=dg.AssetSelection.groups("intake"),
+    description="Production logs → validated intake + quarantine (raw zone, never exposed to analysts).",
+)
+
+mask_traffic_job = dg.define_asset_job(
+    "mask_traffic",
+    selection=dg.AssetSelection.groups("masking"),
+    description=(
+        "Mask one day of validated intake (partition = day of traffic). Backfill every day after "
+        "`ingest_logs`; days run in parallel under the multiprocess or Celery executor."
+    ),
 )
 
 preprod_job = dg.define_asset_job(
@@ -19,4 +28,4 @@ preprod_job = dg.define_asset_job(
     ),
 )
 
-defs = dg.Definitions(jobs=[prepare_traffic_job, preprod_job])
+defs = dg.Definitions(jobs=[ingest_logs_job, mask_traffic_job, preprod_job])

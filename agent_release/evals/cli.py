@@ -17,7 +17,7 @@ def cmd_golden_propose(args: argparse.Namespace) -> int:
 
     lake = Lake.default()
     if not lake.exists(MASKED):
-        print("no masked conversations yet: run `make run` (or the prepare_traffic job) first")
+        print("no masked conversations yet: run `make run` (or the ingest_logs + mask_traffic jobs) first")
         return 1
     cases = propose_golden_cases(lake.read(MASKED), args.n, seed=args.seed)
     out = Path(args.out) if args.out else golden_dir() / f"proposed_{datetime.now(UTC):%Y%m%d}.jsonl"

@@ -25,7 +25,8 @@ class ReplayRuntimeResource(dg.ConfigurableResource):
 
 @dg.asset(
     key=["replay", "replayed_conversations"],
-    deps=[masked_conversations],
+    # the release's sample is drawn from every day of masked traffic, then split by day
+    deps=[dg.AssetDep(masked_conversations, partition_mapping=dg.AllPartitionMapping())],
     partitions_def=replay_partitions,
     group_name="replay",
     kinds={"python", "parquet"},
