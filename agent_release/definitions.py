@@ -9,6 +9,7 @@ import dagster as dg
 
 from agent_release.defs import canary, evals, intake, masking, monitoring, releases, replay, rollout
 from agent_release.defs import jobs
+from agent_release.defs.executors import executor_from_env
 from agent_release.defs.resources import default_resources
 
 defs = dg.Definitions.merge(
@@ -21,5 +22,5 @@ defs = dg.Definitions.merge(
     monitoring.defs,
     rollout.defs,
     jobs.defs,
-    dg.Definitions(resources=default_resources()),
+    dg.Definitions(resources=default_resources(), executor=executor_from_env()),
 )

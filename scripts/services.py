@@ -22,6 +22,7 @@ turn it into a test failure (never a silent skip).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("AGENT_RELEASE_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -88,8 +89,11 @@ def ensure_postgres() -> Path:
         raise HarnessError(f"PostgreSQL 15 server binaries not found in {PG_BIN}: install them "
                            "(sudo apt-get install -y postgresql-15) or set AGENT_RELEASE_PG_BIN")
     r = _apt_install("postgresql-15")
-    if r.returncode != 0 or not (PG_BIN / "initdb").exists():
+    if r.returncode != 0:
         raise HarnessError(f"apt-get install -y postgresql-15 failed: {(r.stderr or r.stdout)[-1500:]}")
+    if not (PG_BIN / "initdb").exists():
+        raise HarnessError(f"postgresql-15 is installed but {PG_BIN}/initdb does not exist: "
+                           "set AGENT_RELEASE_PG_BIN to the folder holding initdb and pg_ctl")
     return PG_BIN
 
 
@@ -103,8 +107,10 @@ def ensure_redis() -> Path:
                            "(sudo apt-get install -y redis-server) to run the Celery/Redis tests")
     r = _apt_install("redis-server")
     found = shutil.which("redis-server") or (str(REDIS_FALLBACK) if REDIS_FALLBACK.exists() else None)
-    if r.returncode != 0 or not found:
+    if r.returncode != 0:
         raise HarnessError(f"apt-get install -y redis-server failed: {(r.stderr or r.stdout)[-1500:]}")
+    if not found:
+        raise HarnessError("redis-server is installed but neither on PATH nor in /usr/bin")
     return Path(found)
 
 
@@ -216,6 +222,43 @@ def redis_server(workdir: Path, startup_timeout_s: float = 20.0) -> Iterator[int
         stop_process(proc, timeout_s=10)
 
 
+def _raise_interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_on_signals() -> None:
+    """SIGTERM and SIGINT raise KeyboardInterrupt, so the services' context managers stop them
+    (SIGINT too: a background job of a non-interactive shell starts with SIGINT ignored)."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+
+
+def wait_for_interrupt() -> int:
+    """Block until Ctrl-C or SIGTERM (for the command lines); returns exit status 0."""
+    interrupt_on_signals()
+    print("Ctrl-C to stop", file=sys.stderr)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+def harness_cli(main: Callable[..., int]) -> Callable[..., int]:
+    """A command line's ``main``: a :class:`HarnessError` is printed as ``error: ...``, exit status 1."""
+
+    @functools.wraps(main)
+    def wrapped(*args, **kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except HarnessError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return wrapped
+
+
+@harness_cli
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -223,27 +266,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("service", choices=["postgres", "redis"])
     ap.add_argument("--db", action="append", help="database(s) to create (postgres; default: dagster)")
     args = ap.parse_args(argv)
-    try:
-        with contextlib.ExitStack() as stack:
-            work = stack.enter_context(scratch_dir(f"agent-release-{args.service}-"))
-            if args.service == "postgres":
-                dbs = args.db or ["dagster"]
-                port = stack.enter_context(postgres_cluster(work, dbs))
-                info = {"service": "postgres", "host": "127.0.0.1", "port": port, "user": "postgres",
-                        "databases": dbs, "url": f"postgresql://postgres@127.0.0.1:{port}/{dbs[0]}"}
-            else:
-                port = stack.enter_context(redis_server(work))
-                info = {"service": "redis", "host": "127.0.0.1", "port": port, "url": f"redis://127.0.0.1:{port}/0"}
-            print(json.dumps(info), flush=True)
-            print("Ctrl-C to stop", file=sys.stderr)
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                return 0
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    interrupt_on_signals()  # a stop during start-up cleans up too
+    with contextlib.ExitStack() as stack:
+        work = stack.enter_context(scratch_dir(f"agent-release-{args.service}-"))
+        if args.service == "postgres":
+            dbs = args.db or ["dagster"]
+            port = stack.enter_context(postgres_cluster(work, dbs))
+            info = {"service": "postgres", "host": "127.0.0.1", "port": port, "user": "postgres",
+                    "databases": dbs, "url": f"postgresql://postgres@127.0.0.1:{port}/{dbs[0]}"}
+        else:
+            port = stack.enter_context(redis_server(work))
+            info = {"service": "redis", "host": "127.0.0.1", "port": port, "url": f"redis://127.0.0.1:{port}/0"}
+        print(json.dumps(info), flush=True)
+        return wait_for_interrupt()
 
 
 if __name__ == "__main__":

@@ -51,9 +51,11 @@ from services import (  # noqa: E402  (scripts/services.py: the throwaway Postgr
     _log,
     ensure_postgres,
     free_port,
+    harness_cli,
     postgres_cluster,
     scratch_dir,
     stop_process,
+    wait_for_interrupt,
 )
 
 __all__ = ["PG_BIN", "HarnessError", "UnleashServer", "ensure_postgres", "ensure_unleash", "free_port",
@@ -183,40 +185,32 @@ def unleash_server(version: str = UNLEASH_VERSION, environment: str = "productio
                 stop_process(proc)
 
 
+@harness_cli
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=["up", "check", "install"])
     args = ap.parse_args(argv)
-    try:
-        if args.command == "install":
-            ensure_unleash()
-            ensure_postgres()
-            return 0
-        with unleash_server() as srv:
-            print(json.dumps({"url": srv.url, "admin_token": srv.admin_token, "client_token": srv.client_token,
-                              "environment": srv.environment, "startup_seconds": round(srv.startup_seconds, 1)}),
-                  flush=True)
-            if args.command == "check":
-                sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-                from agent_release.flags.audit import MemoryAuditLog
-                from agent_release.flags.unleash import UnleashFlagBackend
+    if args.command == "install":
+        ensure_unleash()
+        ensure_postgres()
+        return 0
+    with unleash_server() as srv:
+        print(json.dumps({"url": srv.url, "admin_token": srv.admin_token, "client_token": srv.client_token,
+                          "environment": srv.environment, "startup_seconds": round(srv.startup_seconds, 1)}),
+              flush=True)
+        if args.command == "check":
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+            from agent_release.flags.audit import MemoryAuditLog
+            from agent_release.flags.unleash import UnleashFlagBackend
 
-                with UnleashFlagBackend(srv.url, srv.admin_token, environment=srv.environment,
-                                        audit=MemoryAuditLog()) as b:
-                    b.set_percentage("harness-check", 25, reason="harness check", actor="cli:harness")
-                    print(b.get("harness-check").describe())
-                return 0
-            print("Ctrl-C to stop", file=sys.stderr)
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                return 0
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            with UnleashFlagBackend(srv.url, srv.admin_token, environment=srv.environment,
+                                    audit=MemoryAuditLog()) as b:
+                b.set_percentage("harness-check", 25, reason="harness check", actor="cli:harness")
+                print(b.get("harness-check").describe())
+            return 0
+        return wait_for_interrupt()
 
 
 if __name__ == "__main__":
