@@ -77,7 +77,20 @@ class MaskingResource(dg.ConfigurableResource):
         return Masker(hmac_key(), score_threshold=self.score_threshold)
 
     def n_workers(self) -> int:
-        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+        """``workers`` if set, else ``AGENT_RELEASE_MASKING_WORKERS`` (set it to 1 when several
+        masking steps share a machine, e.g. under the multiprocess or Celery executor), else one
+        per CPU."""
+        if self.workers > 0:
+            return self.workers
+        raw = os.environ.get("AGENT_RELEASE_MASKING_WORKERS", "").strip()
+        if raw:
+            try:
+                n = int(raw)
+            except ValueError:
+                raise ValueError(f"AGENT_RELEASE_MASKING_WORKERS must be an integer (got {raw!r})") from None
+            if n > 0:
+                return n
+        return os.cpu_count() or 1
 
     def mask_frame(self, df):
         """``Masker.mask_frame`` over :meth:`n_workers` processes: same output, all cores."""
