@@ -453,3 +453,25 @@ def test_recall_on_generated_conversations(masker):
         assert sum(found[t]) / len(found[t]) >= 0.95
     masked, _ = masker.mask_frame(df)
     assert residual_scan(masked, masker).height == 0
+
+
+def test_fake_names_never_reuse_a_word_of_the_original_name():
+    """Found by a 300-conversation run: "Stewart Brooks" became "Bradley Stewart" (the fake
+    surname was the real first name) and the ground-truth check caught it. A fake word is never a
+    word of the same name / email, nor a word that is both a first and a last name."""
+    from agent_release.masking.gazetteer import fold_word
+    from agent_release.masking.surrogates import SurrogateFactory
+
+    sf = SurrogateFactory(b"agent-release-test-key-0123456789")
+    g = sf.gaz
+    names = ["Stewart Brooks", "Thomas James", "James Thomas", "Morgan Lewis", "Grant Allen", "Ellis Miles",
+             "María José García", "Jean-Pierre Martin", "Sophie Laurent", "Lucas Gabriel Souza"]
+    for loc in ("en-GB", "en-US", "es-ES", "fr-FR", "pt-BR"):
+        for name in names:
+            orig = {fold_word(w) for w in name.replace("-", " ").split()}
+            fake = sf.person(name, loc)
+            words = {fold_word(w) for w in fake.replace("-", " ").split()}
+            assert not (words & orig), (loc, len(name))
+            assert not any(g.is_first(w) and g.is_last(w) for w in words), (loc, len(name))
+            local = sf.email(name.lower().replace(" ", ".") + "@gmail.com", loc).split("@")[0]
+            assert not ({fold_word(p) for p in local.replace("-", ".").split(".")} & orig), (loc, len(name))

@@ -7,7 +7,6 @@ outputs as the same runs on the in-process executor.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -23,19 +22,9 @@ RELEASE = "support-bot-2"
 DAYS = ["2026-11-02", "2026-11-03"]
 
 
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    sys.path.insert(0, str(ROOT / "scripts"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-services = _load("services")
-scaleout = _load("scaleout")
+sys.path.insert(0, str(ROOT / "scripts"))  # test and bench harnesses (not a package)
+import scaleout  # noqa: E402
+import services  # noqa: E402
 
 SITE_ENV = {
     "AGENT_RELEASE_DEMO": "1",

@@ -92,8 +92,7 @@ def make_site(root: Path, *, executor: str, inputs: Path | None = None, env: dic
         backend = broker.rsplit("/", 1)[0] + "/1"
         full["AGENT_RELEASE_CELERY_BROKER"] = broker
         full["AGENT_RELEASE_CELERY_BACKEND"] = backend
-        celery_yaml = root / "celery.yaml"  # the worker reads the executor's config block
-        celery_yaml.write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {backend}\n")
+        celery_yaml = ROOT / "deploy" / "celery.yaml"  # the executor's config block, URLs from the env
     full.update(env or {})
     r = subprocess.run([sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get().get_runs(limit=1)"],
                        env=full, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -114,8 +113,11 @@ def partition_tags(partition: str | dict[str, str] | None) -> dict[str, str]:
 
 
 def execute(site: Site, job: str, partition: str | dict[str, str] | None = None,
-            timeout_s: float = 900.0) -> RunOutcome:
+            timeout_s: float = 900.0, executor: str | None = None) -> RunOutcome:
+    """One run; ``executor`` overrides the site's for this run (e.g. ``in_process`` for a light
+    job on a Celery site with no worker up yet)."""
     tags = partition_tags(partition)
+    env = dict(site.env, AGENT_RELEASE_EXECUTOR=executor) if executor else site.env
     label = tags.get("dagster/partition", "all").replace("|", "_")
     log = site.logs / f"{job}__{label}.log"
     cmd = [str(VENV_BIN / "dagster"), "job", "execute", "-m", "agent_release.definitions", "-a", "defs", "-j", job]
@@ -124,7 +126,7 @@ def execute(site: Site, job: str, partition: str | dict[str, str] | None = None,
     t0 = time.monotonic()
     with open(log, "w") as fh:
         try:
-            r = subprocess.run(cmd, env=site.env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout_s)
+            r = subprocess.run(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout_s)
             rc = r.returncode
         except subprocess.TimeoutExpired:
             rc = -1

@@ -36,7 +36,7 @@ class LogSourceResource(dg.ConfigurableResource):
     path: str = ""  # "" = $AGENT_RELEASE_LOG_SOURCE or "synthetic"
     conversations: int = 0  # 0 = $AGENT_RELEASE_SYNTHETIC_CONVERSATIONS or 3000
     seed: int = 0  # 0 = $AGENT_RELEASE_SEED or 7
-    days: int = 7
+    days: int = 0  # 0 = $AGENT_RELEASE_SYNTHETIC_DAYS or 7
     start_date: str = "2026-11-02"
     max_content_chars: int = 20_000
     #: share of synthetic records damaged the way real exports are (truncated lines, encoding
@@ -54,6 +54,10 @@ class LogSourceResource(dg.ConfigurableResource):
     @property
     def effective_seed(self) -> int:
         return self.seed or int(os.environ.get("AGENT_RELEASE_SEED", "7"))
+
+    @property
+    def n_days(self) -> int:
+        return self.days or int(os.environ.get("AGENT_RELEASE_SYNTHETIC_DAYS", "7"))
 
     @property
     def n_conversations(self) -> int:

@@ -129,20 +129,30 @@ class SurrogateFactory:
         return out
 
     # -- names --------------------------------------------------------------------------------
-    def name_word(self, word: str, role: str, locale: str, gender: str | None = None) -> str:
-        """Fake for one name word; ``role`` is "first" or "last"."""
+    def name_word(self, word: str, role: str, locale: str, gender: str | None = None,
+                  avoid: frozenset[str] = frozenset()) -> str:
+        """Fake for one name word; ``role`` is "first" or "last".
+
+        A fake never contains the original word ("João" must not become "João Lucas"), nor a word
+        of ``avoid`` (the other words of the same name or address), and is never a word that is
+        both a first and a last name: "Stewart Brooks" must not become "Bradley Stewart", which
+        would put the real first name back as a fake surname. The choice stays a function of the
+        word alone unless it collides with ``avoid``."""
         norm = fold_word(word)
         kind = "PERSON_FIRST" if role == "first" else "PERSON_LAST"
         seed = self.seed(kind, norm)
-        for attempt in range(4):
+        g = self.gaz
+        for attempt in range(12):
             fk = self.faker(locale, seed + attempt)
             if role == "first":
-                g = gender or self.gaz.gender(word) or ("female" if seed % 2 else "male")
-                fake = fk.first_name_female() if g == "female" else fk.first_name_male()
+                sex = gender or g.gender(word) or ("female" if seed % 2 else "male")
+                fake = fk.first_name_female() if sex == "female" else fk.first_name_male()
             else:
                 fake = fk.last_name()
-            # never keep (part of) the original: "João" must not become "João Lucas"
-            if norm not in fold_word(fake).replace("-", " ").split() and norm not in fold_word(fake):
+            ff = fold_word(fake)
+            parts = set(ff.replace("-", " ").split())
+            if (norm not in parts and norm not in ff and not (parts & avoid)
+                    and not any(g.is_first(p) and g.is_last(p) for p in parts)):
                 break
         return match_case(word, fake)
 
@@ -152,6 +162,7 @@ class SurrogateFactory:
         g = self.gaz
         out = list(tokens)
         name_words = [i for i in words if fold_word(tokens[i]) not in PARTICLES | TITLES]
+        avoid = frozenset(fold_word(tokens[i]) for i in name_words)
         after_title = any(fold_word(tokens[i]) in TITLES for i in words)
         for n, i in enumerate(name_words):
             w = tokens[i]
@@ -164,7 +175,7 @@ class SurrogateFactory:
                 role = "first"  # compound first name: "Julio Ignacio Santana", "Maria Eduarda Lima"
             else:
                 role = "last"
-            out[i] = self.name_word(w, role, locale)
+            out[i] = self.name_word(w, role, locale, avoid=avoid)
         return "".join(out)
 
     # -- email --------------------------------------------------------------------------------
@@ -176,13 +187,14 @@ class SurrogateFactory:
         out = []
         alpha_seen = 0
         g = self.gaz
+        avoid = frozenset(fold_word(p) for p in parts if p.isalpha())
         for p in parts:
             if p.isalpha():
                 fw = fold_word(p)
                 if len(fw) >= 2 and (g.is_first(p) and (alpha_seen == 0 or not g.is_last(p))):
-                    fake = self.name_word(p, "first", locale)
+                    fake = self.name_word(p, "first", locale, avoid=avoid)
                 elif len(fw) >= 2 and g.is_last(p):
-                    fake = self.name_word(p, "last", locale)
+                    fake = self.name_word(p, "last", locale, avoid=avoid)
                 else:
                     fake = self.faker(locale, self.seed("EMAIL_WORD", fw)).last_name()
                     if len(fw) <= 2:

@@ -45,7 +45,7 @@ def raw_conversations(
             log_source.n_conversations,
             seed=log_source.effective_seed,
             start=date.fromisoformat(log_source.start_date),
-            days=log_source.days,
+            days=log_source.n_days,
         )
         out_dir = p.synthetic / "production_logs"
         if out_dir.exists():
