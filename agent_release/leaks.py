@@ -47,9 +47,38 @@ def conversation_text(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def ground_truth_leaks(masked: pl.DataFrame, truth: pl.DataFrame, raw: pl.DataFrame | None = None) -> pl.DataFrame:
+def _blank_surrogates(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with the text of every surrogate span (``masked_spans``) blanked out."""
+    rows = []
+    for r in df.iter_rows(named=True):
+        msgs = [dict(m) for m in r["messages"] or []]
+        for sp in sorted(r.get("masked_spans") or [], key=lambda x: -x["start"]):
+            i = sp["message_index"]
+            if 0 <= i < len(msgs) and msgs[i].get("content"):
+                c = msgs[i]["content"]
+                msgs[i]["content"] = c[:sp["start"]] + " " * (sp["end"] - sp["start"]) + c[sp["end"]:]
+        rows.append({**r, "messages": msgs})
+    return pl.DataFrame(rows, schema=df.schema)
+
+
+def ground_truth_leaks(masked: pl.DataFrame, truth: pl.DataFrame, raw: pl.DataFrame | None = None, *,
+                       inside_fakes: bool = False) -> pl.DataFrame:
     """Truth values (and raw user ids) that still appear, case-insensitively and as whole tokens,
-    in their masked conversation. Returns conversation_id, message_index, entity_type — no values."""
+    in their masked conversation. Returns conversation_id, message_index, entity_type — no values.
+
+    A value found only inside a fake the masker wrote (``masked_spans``) is a coincidence of the
+    fake pools, not a leak — a real first name "Thibault" inside the fake street "boulevard
+    Thibault Jacob" says nothing about the customer — and is left out unless ``inside_fakes``."""
+    found = _matches(masked, truth, raw)
+    if inside_fakes or found.is_empty() or "masked_spans" not in masked.columns:
+        return found
+    flagged = masked.filter(pl.col("conversation_id").is_in(found["conversation_id"].unique().implode()))
+    ids = found.select("conversation_id").unique()
+    return _matches(_blank_surrogates(flagged), truth.join(ids, on="conversation_id"),
+                    raw.join(ids, on="conversation_id") if raw is not None else None)
+
+
+def _matches(masked: pl.DataFrame, truth: pl.DataFrame, raw: pl.DataFrame | None) -> pl.DataFrame:
     blobs = conversation_text(masked)
     checks = truth.select(
         "conversation_id",

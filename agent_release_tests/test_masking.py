@@ -475,3 +475,41 @@ def test_fake_names_never_reuse_a_word_of_the_original_name():
             assert not any(g.is_first(w) and g.is_last(w) for w in words), (loc, len(name))
             local = sf.email(name.lower().replace(" ", ".") + "@gmail.com", loc).split("@")[0]
             assert not ({fold_word(p) for p in local.replace("-", ".").split(".")} & orig), (loc, len(name))
+
+
+@pytest.mark.parametrize("text, locale, original", [
+    # minutes of a clock time glued onto the phone number that follows
+    ("12:20 0174 77562929 iban: DE13 1494 3303 5163 5748 52", "de-DE", "77562929"),
+    # a first name joined to the surname by particles, opening the message
+    ("Inés de la Crúz Vigil dónde está mi pedido H7-540464", "es-MX", "Inés"),
+    # an address written in capitals, with its city / state / ZIP tail
+    ("MY ADDRESS IS 3751 SEAN CRESCENT, APT 24D, SEATTLE, WA 98110.", "en-US", "SEAN CRESCENT"),
+])
+def test_misses_found_by_the_6000_conversation_scale_run(masker, text, locale, original):
+    masked, spans = masker.mask_text(text, locale)
+    assert original not in masked and spans
+
+
+def test_capitals_without_an_address_tail_stay(masker):
+    text = "I'VE BEEN WAITING FOR AGES! ORDER 582-2944155-1188388, SHIPPED WITH USPS ON NOV 2 AND STILL NOTHING"
+    assert masker.mask_text(text, "en-US")[0] == text
+
+
+def test_a_real_word_inside_a_fake_is_a_coincidence_not_a_leak():
+    from agent_release import contract
+    from agent_release.leaks import ground_truth_leaks
+
+    text = "Bonjour, ici Thibault. Envoyez-le au 88 boulevard Thibault Jacob, 56629 Barthelemy."
+    start = text.index("88 boulevard")
+    row = {"conversation_id": "c1", "user_id": "u-hash", "started_at": datetime(2026, 11, 2, tzinfo=UTC),
+           "locale": "fr-FR", "agent_version": "support-bot@1",
+           "messages": [{"role": "user", "content": text.replace("ici Thibault", "ici Hugues")}]}
+    df = contract.to_frame([row]).with_columns(pl.Series("masked_spans", [[
+        {"message_index": 0, "start": start - 2, "end": start - 2 + len("88 boulevard Thibault Jacob, 56629 Barthelemy"),
+         "entity_type": "STREET_ADDRESS"}]]))
+    truth = pl.DataFrame({"conversation_id": ["c1"], "message_index": [0], "entity_type": ["PERSON"],
+                          "value": ["Thibault"]})
+    assert ground_truth_leaks(df, truth).height == 0
+    assert ground_truth_leaks(df, truth, inside_fakes=True).height == 1
+    outside = df.with_columns(pl.Series("masked_spans", [[]], dtype=df.schema["masked_spans"]))
+    assert ground_truth_leaks(outside, truth).height == 1

@@ -274,6 +274,10 @@ class Masker:
                 if refined is None:
                     continue
                 start, end = refined
+            elif canon == pii.PERSON:
+                from agent_release.masking.gazetteer import PARTICLES, gazetteer
+
+                start = _extend_back_over_first_name(text, start, gazetteer(), PARTICLES)
             subtype = r.entity_type if canon == pii.NATIONAL_ID else None
             out.append(Finding(start, end, canon, float(r.score), name, subtype))
         return resolve_overlaps(out, text)
@@ -496,6 +500,27 @@ def _span_dict(index: int, sp: Span) -> dict:
     return {"message_index": index, "start": sp.start, "end": sp.end, "entity_type": sp.entity_type}
 
 
+_WORD_BEFORE = re.compile(r"(\w[\w'’\-]*) $")
+
+
+def _extend_back_over_first_name(text: str, s: int, g, particles) -> int:
+    """``s`` moved back over "<First name> [particles] " directly before a person span, when the
+    word is a capitalised gazetteer first name ("Inés de la Crúz Vigil" found as "Crúz Vigil")."""
+    k, hops = s, 0
+    while hops < 4:
+        m = _WORD_BEFORE.search(text, 0, k)
+        if not m:
+            break
+        w = m.group(1)
+        if fold_word(w) in particles and w[:1].islower():
+            k, hops = m.start(1), hops + 1
+            continue
+        if w[:1].isupper() and g.is_strict_first(w):
+            return m.start(1)
+        break
+    return s
+
+
 def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[int, int] | None:
     """Clean a spaCy PERSON span: drop greetings/titles/function words at its edges, reject
     spans without a plausible name word (for non-English locales: a gazetteer name), and extend
@@ -540,6 +565,8 @@ def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[in
     shouting = all(w.isupper() for _, _, w in words)
     if (language(locale) != "en" or shouting) and not any(g.is_strict_name(w) for _, _, w in words):
         return None
+    # extend back over a first name joined by particles: "Inés de la" + "Crúz Vigil"
+    s = _extend_back_over_first_name(text, s, g, PARTICLES)
     # extend over following surnames
     while True:
         m = _WORD.match(text, e + 1) if e < len(text) and text[e:e + 1] == " " else None

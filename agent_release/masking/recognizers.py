@@ -303,6 +303,9 @@ _INTL_FALLBACK = re.compile(
     r"(?<![\w+]|\d[ \t.\-])(?:\+|00(?=[1-9]\d{0,2}[ \-(]))[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){2,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\w)"
 )
 _NUM_DIGITS = re.compile(r"\D")
+#: a clock time ("12:20", "07:45:10"): blanked like dates, or its minutes glue onto a phone
+#: number that follows ("12:20 0174 77562929" read as "20 0174 77562929")
+_CLOCK_TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
 
 #: National significant number prefixes of ranges reserved for drama/fiction or documentation.
 _FICTIONAL = {
@@ -348,6 +351,7 @@ class LocalePhoneRecognizer(_Base):
         # dates next to a number confuse libphonenumber's candidate extraction ("31/10/2026
         # 07.45.88.15.88"); blank them out, keeping offsets
         scan = _NUMERIC_DATE_IN_TEXT.sub(_blank, text)
+        scan = _CLOCK_TIME.sub(_blank, scan)
         scan = _DAY_MONTH.sub(_blank, scan) if _DAY_MONTH.search(folded) else scan
         scan = _CODE_TOKEN.sub(lambda t: t.group() if _EXT_TOKEN.match(t.group()) else _blank(t), scan)
         for m in phonenumbers.PhoneNumberMatcher(scan, self.region, leniency=Leniency.POSSIBLE):
@@ -381,7 +385,9 @@ class LocalePhoneRecognizer(_Base):
         # libphonenumber gives up on a number glued to other digit groups ("(312) 531-5216 2471
         # Henderson Springs"): try token windows of such digit stretches, keeping valid numbers
         for m in _PHONE_STRETCH.finditer(scan):
-            if any(s <= m.start() and m.end() <= e for s, e in found):
+            # inside a confident match: nothing to add; inside a weak one ("20 0174 77562929",
+            # possible but not valid): a valid window may beat it
+            if any(s <= m.start() and m.end() <= e and sc >= 0.75 for (s, e), sc in found.items()):
                 continue
             for s_, e_ in self._valid_windows(scan, m.start(), m.end()):
                 if _embedded(text, s_, e_):
@@ -722,6 +728,8 @@ _TAIL_BR = (
     rf"(?:[ \t]*[,/-][ \t]*[A-Z]{{2}}(?![\w]))(?:[ \t]*,?[ \t]*{_CEP})?"
     rf"|(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY}[ \t]*,?[ \t]*{_CEP}|[ \t]*,?[ \t]*{_CEP})"
 )
+_WU = r"\p{Lu}[\p{Lu}'’\-]+"  # a word in capitals
+_CITYU = rf"{_WU}(?:[ \t]+{_WU}){{0,3}}"
 _COLONIA = rf"(?:,?[ \t]*(?i:col\.|colonia|fracc\.|fraccionamiento|barrio|bairro)[ \t]*{_CITY})"
 
 
@@ -731,6 +739,12 @@ def _address_patterns() -> list[tuple[str, object, float]]:
     pats = [
         # 221B Baker Street, 742 Evergreen Terrace, 1600 Pennsylvania Ave NW, Apt 4
         ("en", rf"(?<![\w.,])(?:(?i:Flat|Apt\.?|Apartment|Unit|Suite|Studio)[ \t]+\w{{1,5}},?[ \t]+)?{_NUM}[ \t]+(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?(?:{_TAIL_US}|{_TAIL_UK})?", 0.9),
+        # written in capitals (shouting customers): only with a US or UK city/postcode tail, which
+        # running capitals never have: "3751 SEAN CRESCENT, APT 24D, SEATTLE, WA 98110"
+        ("en", rf"(?<![\w.,]){_NUM}[ \t]+(?P<street>{_WU}(?:[ \t]+{_WU}){{0,3}})[ \t]+(?i:{en})\b\.?"
+               rf"(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?"
+               rf"(?P<tail>{_SEP}{_CITYU},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?"
+               rf"|{_SEP}(?:{_CITYU},?[ \t]+)?[A-Z]{{1,2}}\d[A-Z\d]?[ \t]*\d[A-Z]{{2}})(?![\w])", 0.85),
         # Calle Mayor 12, 3º B, 28013 Madrid / Av. Insurgentes Sur 1234 int. 5, Col. Roma Norte,
         # 06700 Ciudad de México, CDMX / Calle 60 123
         ("es", rf"(?<![\w])(?:{ci.format(_ES_TYPES)})[ \t]+(?:{_CONN}[ \t]+)?(?:{_NAMESEQ}|\d{{1,3}}[A-Z]?),?[ \t]+(?:(?i:n[º°o]\.?|núm\.?|num\.?|no\.?|#)[ \t]*)?{_NUM}(?![\d]){_UNIT_ES}{{0,3}}{_COLONIA}?{_TAIL_EU}?", 0.9),
@@ -766,7 +780,7 @@ class AddressRecognizer(_Base):
         for _lang, pattern, score in self._patterns:
             for m in pattern.finditer(text):
                 street = m.groupdict().get("street")
-                if street and (
+                if street and not m.groupdict().get("tail") and (
                     all(g.is_stop(w) and not w.istitle() for w in street.split())
                     or any(g.is_stop(w) and len(w) > 1 and (w.isupper() or w.islower()) for w in street.split())
                 ):
