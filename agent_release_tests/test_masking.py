@@ -480,6 +480,10 @@ def test_fake_names_never_reuse_a_word_of_the_original_name():
 @pytest.mark.parametrize("text, locale, original", [
     # minutes of a clock time glued onto the phone number that follows
     ("12:20 0174 77562929 iban: DE13 1494 3303 5163 5748 52", "de-DE", "77562929"),
+    # a Spanish number in 3-2-2-2 groups right after an order number
+    ("1207-62 733 83 90 24 el correo de la cuenta", "es-ES", "83 90 24"),
+    # "my number is", shouted, with a number libphonenumber does not know as valid
+    ("MON NUMÉRO EST LE 04 04 76 84 80.", "fr-FR", "76 84 80"),
     # a first name joined to the surname by particles, opening the message
     ("Inés de la Crúz Vigil dónde está mi pedido H7-540464", "es-MX", "Inés"),
     # an address written in capitals, with its city / state / ZIP tail

@@ -255,7 +255,9 @@ _PHONE_CTX = re.compile(
     r"\b(?:(?:phone|telephone|telefon|telefono|telefone|mobile|mobil|handy|cellphone|celular|movil|"
     r"whatsapp|portable|rufnummer|festnetz|anruf|rufen|appel|llamar|llame|llamad|llamen|contact)\w*|"
     r"tel|cell|call|ring|text me|sms|reach me|marcar|appelez|appeler|rappeler|joindre|joignable|"
-    r"erreichbar|zuruckrufen|fone|ligar|liga|zap)\b"
+    r"erreichbar|zuruckrufen|fone|ligar|liga|zap|"
+    # "my number is ...": a possessive number with no other noun is a phone number
+    r"(?:my|mon|mi|meu|meine)[ \t]+(?:number|numero|nummer)(?![ \t]+(?:de|do|da|of|der|des|du)\b))\b"
 )
 #: An identifier cue right before a number ("order 1234567890", "tracking number: ...",
 #: "Sendungsnummer 3344...", "n.º de pedido 12-3456"): that number is not a phone / card.
@@ -303,6 +305,7 @@ _INTL_FALLBACK = re.compile(
     r"(?<![\w+]|\d[ \t.\-])(?:\+|00(?=[1-9]\d{0,2}[ \-(]))[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){2,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\w)"
 )
 _NUM_DIGITS = re.compile(r"\D")
+_SMALL_GROUPS = re.compile(r"\d{2,3}(?: \d{2,3}){2,5}")
 #: a clock time ("12:20", "07:45:10"): blanked like dates, or its minutes glue onto a phone
 #: number that follows ("12:20 0174 77562929" read as "20 0174 77562929")
 _CLOCK_TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
@@ -433,7 +436,8 @@ class LocalePhoneRecognizer(_Base):
                 if not 7 <= nd <= 15 or _DATE_LIKE.match(frag):
                     continue
                 last_group = re.split(r"\D+", frag.rstrip(")"))[-1]
-                if len(last_group) < 3 or ("/" in frag and not frag.strip("(").startswith(("0", "+"))):
+                # ... unless the window is a phone layout of 2-3 digit groups ("733 83 90 24")
+                if (len(last_group) < 3 and not _SMALL_GROUPS.fullmatch(frag)) or ("/" in frag and not frag.strip("(").startswith(("0", "+"))):
                     continue  # "… 15.29" (an amount), "… 02/11" (a date)
                 try:
                     num = phonenumbers.parse(frag, self.region)
