@@ -484,6 +484,8 @@ def test_fake_names_never_reuse_a_word_of_the_original_name():
     ("1207-62 733 83 90 24 el correo de la cuenta", "es-ES", "83 90 24"),
     # "my number is", shouted, with a number libphonenumber does not know as valid
     ("MON NUMÉRO EST LE 04 04 76 84 80.", "fr-FR", "76 84 80"),
+    # a bare 12-digit German mobile after an order code
+    ("M6-080959 015717643115 Cichoriusweg 291, 06903 Herford", "de-DE", "7643115"),
     # a first name joined to the surname by particles, opening the message
     ("Inés de la Crúz Vigil dónde está mi pedido H7-540464", "es-MX", "Inés"),
     # an address written in capitals, with its city / state / ZIP tail

@@ -388,14 +388,17 @@ class LocalePhoneRecognizer(_Base):
         # libphonenumber gives up on a number glued to other digit groups ("(312) 531-5216 2471
         # Henderson Springs"): try token windows of such digit stretches, keeping valid numbers
         for m in _PHONE_STRETCH.finditer(scan):
-            # inside a confident match: nothing to add; inside a weak one ("20 0174 77562929",
-            # possible but not valid): a valid window may beat it
-            if any(s <= m.start() and m.end() <= e and sc >= 0.75 for (s, e), sc in found.items()):
+            # inside a confident match, or one capped by an id cue ("Sendung 81919015371224"):
+            # nothing to add; inside a weak one ("20 0174 77562929", possible but not valid): a
+            # valid window may beat it
+            if any(s <= m.start() and m.end() <= e and (sc >= 0.75 or sc <= 0.3) for (s, e), sc in found.items()):
                 continue
             for s_, e_ in self._valid_windows(scan, m.start(), m.end()):
                 if _embedded(text, s_, e_):
                     continue
                 score = self._adjust(folded, s_, e_, 0.75)
+                if (s_, e_) in found and score < 0.75:
+                    continue  # the same span, not clearly a phone here either: its verdict stands
                 clash = [k for k in found if k[0] < e_ and s_ < k[1]]
                 if all(found[k] < score for k in clash):
                     for k in clash:
@@ -436,8 +439,11 @@ class LocalePhoneRecognizer(_Base):
                 if not 7 <= nd <= 15 or _DATE_LIKE.match(frag):
                     continue
                 last_group = re.split(r"\D+", frag.rstrip(")"))[-1]
-                # ... unless the window is a phone layout of 2-3 digit groups ("733 83 90 24")
-                if (len(last_group) < 3 and not _SMALL_GROUPS.fullmatch(frag)) or ("/" in frag and not frag.strip("(").startswith(("0", "+"))):
+                # ... unless the window is a phone layout of 2-3 digit groups ("733 83 90 24") that
+                # ends the stretch and does not continue a run of digit groups (a tracking number)
+                whole = (j == len(toks) - 1 and _SMALL_GROUPS.fullmatch(frag)
+                         and not (i and text[toks[i - 1][0]:toks[i - 1][1]].isdigit()))
+                if (len(last_group) < 3 and not whole) or ("/" in frag and not frag.strip("(").startswith(("0", "+"))):
                     continue  # "… 15.29" (an amount), "… 02/11" (a date)
                 try:
                     num = phonenumbers.parse(frag, self.region)
