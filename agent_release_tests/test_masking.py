@@ -486,6 +486,8 @@ def test_fake_names_never_reuse_a_word_of_the_original_name():
     ("MON NUMÉRO EST LE 04 04 76 84 80.", "fr-FR", "76 84 80"),
     # a bare 12-digit German mobile after an order code
     ("M6-080959 015717643115 Cichoriusweg 291, 06903 Herford", "de-DE", "7643115"),
+    # a French mobile right after a date of birth ("19 août 1997 06 24 …")
+    ("#559956 01/11 19 août 1997 06 24 56 08 18 vous pouvez m'écrire", "fr-FR", "56 08 18"),
     # a first name joined to the surname by particles, opening the message
     ("Inés de la Crúz Vigil dónde está mi pedido H7-540464", "es-MX", "Inés"),
     # an address written in capitals, with its city / state / ZIP tail

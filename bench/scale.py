@@ -21,6 +21,7 @@ the whole backfill wall time, run start-up included (a run costs a few seconds o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -60,13 +61,24 @@ def _days(start: str, n: int) -> list[str]:
     return [(d0 + timedelta(days=i)).isoformat() for i in range(n)]
 
 
+CHECK_FAILED = "DagsterAssetCheckFailedError"
+
+
 def _backfill(site, job: str, partitions: list, parallel: int) -> tuple[float, list]:
+    """Run the backfill; a run whose asset materialized but whose blocking check failed still did
+    the work being timed (reported, not fatal); any other failure stops the bench."""
     t0 = time.monotonic()
     runs = scaleout.execute_many(site, job, partitions, parallel)
     wall = time.monotonic() - t0
-    bad = [r for r in runs if not r.ok]
-    if bad:
-        raise RuntimeError(f"{len(bad)} {job} run(s) failed, e.g. {bad[0].partition}: see {bad[0].log}")
+    for r in runs:
+        if r.ok:
+            continue
+        text = r.log.read_text(errors="replace")
+        if CHECK_FAILED in text and "ASSET_MATERIALIZATION" in text:
+            print(f"  note: {job} [{r.partition}] materialized but a blocking check failed (see the run in "
+                  f"the site's instance)", flush=True)
+            continue
+        raise RuntimeError(f"{job} run failed [{r.partition}]: see {r.log}")
     return wall, runs
 
 
@@ -198,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
     ap.add_argument("--executors", nargs="*", default=["multiprocess", "celery"], choices=["multiprocess", "celery"])
     ap.add_argument("--json", default=None)
+    ap.add_argument("--keep", default=None, help="work in this folder and keep it (logs, lake, instance)")
     args = ap.parse_args(argv)
     days = _days("2026-11-02", args.days)
     env = {"AGENT_RELEASE_DEMO": "1", "AGENT_RELEASE_SYNTHETIC_CONVERSATIONS": str(args.conversations),
@@ -217,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'executor':<13}{'workers':>8}{'mask s':>9}{'mask conv/h':>13}{'step conv/h':>13}"
           f"{'replay s':>9}{'replay conv/h':>13}{'step conv/h':>13}")
     results = []
-    with services.scratch_dir("agent-release-bench-scale-") as work:
+    scratch = (contextlib.nullcontext(Path(args.keep)) if args.keep
+               else services.scratch_dir("agent-release-bench-scale-"))
+    with scratch as work:
+        work.mkdir(parents=True, exist_ok=True)
         inputs = _inputs(work, args.replay_conversations)
         for kind in args.executors:
             results += run_executor(kind, work, inputs, env, days, args.workers)

@@ -440,9 +440,10 @@ class LocalePhoneRecognizer(_Base):
                     continue
                 last_group = re.split(r"\D+", frag.rstrip(")"))[-1]
                 # ... unless the window is a phone layout of 2-3 digit groups ("733 83 90 24") that
-                # ends the stretch and does not continue a run of digit groups (a tracking number)
+                # ends the stretch and does not continue a run of small groups (a tracking number)
+                prev = text[toks[i - 1][0]:toks[i - 1][1]] if i else ""
                 whole = (j == len(toks) - 1 and _SMALL_GROUPS.fullmatch(frag)
-                         and not (i and text[toks[i - 1][0]:toks[i - 1][1]].isdigit()))
+                         and not (prev.isdigit() and len(prev) <= 3))  # a year before it is fine
                 if (len(last_group) < 3 and not whole) or ("/" in frag and not frag.strip("(").startswith(("0", "+"))):
                     continue  # "… 15.29" (an amount), "… 02/11" (a date)
                 try:
