@@ -316,6 +316,6 @@ def test_canned_server_answers_parse_and_dispatch_time_is_reported():
     recs = records(res.frame)
     replies = [m for r in recs for m in r["messages"] if m["role"] == "assistant"]
     assert replies and all(m["action"] == "lookup_order" and m["input_tokens"] == 120 for m in replies)
-    assert all(m["latency_ms"] >= 5 for m in replies)
+    assert all(m["latency_ms"] >= 4 for m in replies)  # 5 ms sleeps, timers of 1 ms resolution
     assert 0 < st["dispatch_s"] <= st["wall_s"]
     assert st["throughput_turns_per_s"] == pytest.approx(st["turns"] / st["dispatch_s"])

@@ -210,16 +210,21 @@ class HttpAgent:
         body.update(self.extra_body)
         return body
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+    def _backoff(self, attempt: int, retry_after: float | None, key: str | None = None) -> float:
+        """Full-jitter backoff. With ``key`` (conversation and turn) the jitter is a function of the
+        key and attempt: still spread across conversations, but the same on a re-run, so a replay's
+        recorded latencies for failed turns do not change from run to run."""
+        rng = random.Random(f"{key}|{attempt}") if key is not None else self._rng
         if retry_after is not None:
-            return min(retry_after, self.retry_after_max_s) + self._rng.uniform(0, self.backoff_base_s / 4)
-        return self._rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * (2 ** attempt)))
+            return min(retry_after, self.retry_after_max_s) + rng.uniform(0, self.backoff_base_s / 4)
+        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * (2 ** attempt)))
 
     async def respond(self, messages: list[dict], *, locale: str | None = None,
                       conversation_id: str | None = None) -> AgentReply:
         payload = json.dumps(self.request_body(messages, locale=locale, conversation_id=conversation_id),
                              ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         t_start = time.perf_counter()
+        jitter_key = f"{conversation_id}|{len(messages)}" if conversation_id else None
         reason = "connection_error"
         attempts = 0
         for attempt in range(self.max_retries + 1):
@@ -254,7 +259,7 @@ class HttpAgent:
                 log.info("agent %s: attempt %d failed: %s", self.version, attempts, reason)
                 if not f.retryable or attempt >= self.max_retries:
                     break
-                await asyncio.sleep(self._backoff(attempt, f.retry_after))
+                await asyncio.sleep(self._backoff(attempt, f.retry_after, jitter_key))
         total_ms = (time.perf_counter() - t_start) * 1000.0
         log.info("agent %s: giving up after %d attempts: %s", self.version, attempts, reason)
         return AgentReply(content="", latency_ms=total_ms, input_tokens=None, output_tokens=None, cost_usd=None,
