@@ -11,6 +11,7 @@ import json
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -68,11 +69,12 @@ def sites():
 
 class _AnalystReader:
     """An analyst querying the warehouse file while the workers write: a short read-only session
-    every 0.2 s, counting masked rows per day through the published views."""
+    every 0.2 s, counting masked rows through the published views. DuckDB lets no reader in while
+    a writer holds the file, so a publish's write window can make an open wait (bounded, counted)."""
 
     def __init__(self, site):
         self.path = site.home / "data" / "warehouse.duckdb"
-        self.reads, self.errors = 0, []
+        self.reads, self.errors, self.waits, self.max_wait_s = 0, [], 0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -82,7 +84,7 @@ class _AnalystReader:
         while not self._stop.is_set():
             if self.path.exists():
                 try:
-                    con = duckdb.connect(str(self.path), read_only=True)
+                    con = self._open(duckdb)
                     try:
                         views = {r[0] for r in con.execute(
                             "select schema_name || '.' || view_name from duckdb_views() where not internal").fetchall()}
@@ -94,6 +96,21 @@ class _AnalystReader:
                 except Exception as exc:  # noqa: BLE001 - recorded: the test asserts there are none
                     self.errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
             self._stop.wait(0.2)
+
+    def _open(self, duckdb):
+        """Open read-only; while a publish holds its short write window, retry (as the analyst
+        CLI would) for up to 5 s, recording the longest wait."""
+        t0 = time.monotonic()
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=True)
+                self.max_wait_s = max(self.max_wait_s, time.monotonic() - t0)
+                return con
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() - t0 > 5.0:
+                    raise
+                self.waits += 1
+                time.sleep(0.05)
 
     def __enter__(self):
         self._thread.start()
@@ -207,6 +224,7 @@ def test_analyst_warehouse_keeps_answering_while_workers_write(sites):
 
     reader = sites["reader"]
     assert reader.reads >= 20 and not reader.errors, (reader.reads, reader.errors[:3])
+    assert reader.max_wait_s < 5.0  # the write windows are short: nobody waits long
     cel = sites["celery"][0]
     lake = _lake(cel)
     con = duckdb.connect(str(cel.home / "data" / "warehouse.duckdb"), read_only=True)

@@ -23,7 +23,9 @@ estimate (and changes the config hash).
    unchanged agent (support-bot@1 vs itself with another seed: 3 "new" signatures out of 114
    probes at one trial), so ``any`` blocks on noise; ``reproduced`` + trials ≥ 3 does not.
 3. ``p95_latency`` — p95 of the candidate's per-assistant-turn latency on replayed traffic
-   (suite ``replay``; all supplied turns when no suite column), with a cluster bootstrap
+   (suite ``replay``; all supplied turns when no suite column), over answered turns: a turn that
+   failed after its retries is an error (error rate, outcomes), and its time is mostly the
+   client's backoff, not the agent's answer time; their number is in the details. With a cluster bootstrap
    interval (conversations resampled, ``stats.bootstrap_quantile_ci``). PASS if the upper bound
    ≤ ``p95_latency_budget_ms``.
 4. ``cost_per_resolution`` — candidate total cost / resolved conversations on replayed traffic,
@@ -235,6 +237,9 @@ def p95_latency_criterion(latency_inputs: pl.DataFrame | None, cand: str, budget
     name = "p95_latency"
     t = _latency_turns(latency_inputs)
     t = t.filter(pl.col("agent_version") == cand) if not t.is_empty() else t
+    failed = int(t["error"].is_not_null().sum()) if "error" in t.columns and not t.is_empty() else 0
+    if failed:
+        t = t.filter(pl.col("error").is_null())
     if t.is_empty():
         return Criterion(name, False, None, budget_ms, rule=rule, unit="ms", reason="no latency data for the candidate: fail closed")
     vals = t["latency_ms"].to_numpy()
@@ -247,7 +252,7 @@ def p95_latency_criterion(latency_inputs: pl.DataFrame | None, cand: str, budget
               f"{'≤' if passed else '>'} budget {budget_ms:.0f} ms")
     p = stats.percentiles(vals)
     return Criterion(name, passed, float(ci.estimate), float(budget_ms), float(ci.ci_low), float(ci.ci_high), rule,
-                     "ms", reason, {"turns": len(vals), "conversations": ci.n_clusters, "p50": p["p50"], "p99": p["p99"],
+                     "ms", reason, {"turns": len(vals), "failed_turns_excluded": failed, "conversations": ci.n_clusters, "p50": p["p50"], "p99": p["p99"],
                                     "method": ci.method, "suite": t["suite"].unique().to_list()})
 
 
