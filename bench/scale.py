@@ -125,7 +125,7 @@ def measure(site, days: list[str], workers: int, celery: bool) -> dict:
 
 def run_executor(kind: str, work: Path, inputs: Path, env: dict, days: list[str], workers: list[int]) -> list[dict]:
     results = []
-    with services.redis_server(work / f"redis-{kind}") if kind == "celery" else _null() as port:
+    with services.redis_server(work / f"redis-{kind}") if kind == "celery" else contextlib.nullcontext() as port:
         broker = f"redis://127.0.0.1:{port}/0" if kind == "celery" else None
         site = scaleout.make_site(work / kind, executor=kind, inputs=inputs, env=env, broker=broker)
         ok = scaleout.execute(site, "ingest_logs", executor="in_process")  # not measured
@@ -147,14 +147,6 @@ def run_executor(kind: str, work: Path, inputs: Path, env: dict, days: list[str]
                   f"{r['replay_s']:>9.1f}{r['replay_conv_per_h']:>13,}{r['replay_step_conv_per_h'] or 0:>13,}",
                   flush=True)
     return results
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def report(results: list[dict], n_cpu: int) -> None:

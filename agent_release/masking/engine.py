@@ -275,9 +275,7 @@ class Masker:
                     continue
                 start, end = refined
             elif canon == pii.PERSON:
-                from agent_release.masking.gazetteer import PARTICLES, gazetteer
-
-                start = _extend_back_over_first_name(text, start, gazetteer(), PARTICLES)
+                start = _extend_back_over_first_name(text, start)
             subtype = r.entity_type if canon == pii.NATIONAL_ID else None
             out.append(Finding(start, end, canon, float(r.score), name, subtype))
         return resolve_overlaps(out, text)
@@ -503,9 +501,12 @@ def _span_dict(index: int, sp: Span) -> dict:
 _WORD_BEFORE = re.compile(r"(\w[\w'’\-]*) $")
 
 
-def _extend_back_over_first_name(text: str, s: int, g, particles) -> int:
+def _extend_back_over_first_name(text: str, s: int) -> int:
     """``s`` moved back over "<First name> [particles] " directly before a person span, when the
     word is a capitalised gazetteer first name ("Inés de la Crúz Vigil" found as "Crúz Vigil")."""
+    from agent_release.masking.gazetteer import PARTICLES, gazetteer
+
+    g, particles = gazetteer(), PARTICLES
     k, hops = s, 0
     while hops < 4:
         m = _WORD_BEFORE.search(text, 0, k)
@@ -566,7 +567,7 @@ def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[in
     if (language(locale) != "en" or shouting) and not any(g.is_strict_name(w) for _, _, w in words):
         return None
     # extend back over a first name joined by particles: "Inés de la" + "Crúz Vigil"
-    s = _extend_back_over_first_name(text, s, g, PARTICLES)
+    s = _extend_back_over_first_name(text, s)
     # extend over following surnames
     while True:
         m = _WORD.match(text, e + 1) if e < len(text) and text[e:e + 1] == " " else None
