@@ -267,6 +267,28 @@ def test_fakes_keep_the_layout_of_the_original():
     assert re.fullmatch(r"\+34 \d{3} \d{2} \d{2} \d{2}", f.fake(PH, "+34 612 34 56 78", "es-ES"))
 
 
+
+@pytest.mark.parametrize("locale, variants", [
+    ("es-ES", ["+34 612 34 56 78", "612345678", "612 34 56 78", "0034 612 345 678"]),
+    ("fr-FR", ["+33 6 12 34 56 78", "06 12 34 56 78", "0612345678"]),
+    ("en-US", ["(415) 555-0123", "+1 415-555-0123", "415.555.0123"]),
+])
+def test_one_phone_number_written_differently_gets_one_fake(locale, variants):
+    """The surrogate is seeded from the number (E.164 / national significant number), not from the
+    raw string: the same customer's number written with or without country code or spacing maps
+    to the same fake national number, so masked conversations still join on it."""
+    import phonenumbers
+
+    f = SurrogateFactory(KEY)
+    region = {"es-ES": "ES", "fr-FR": "FR", "en-US": "US"}[locale]
+    nsns = set()
+    for v in variants:
+        fake = f.fake(PH, v, locale)
+        assert re.sub(r"\D", "", fake) != re.sub(r"\D", "", v)
+        nsns.add(phonenumbers.national_significant_number(phonenumbers.parse(fake, region)))
+    assert len(nsns) == 1, (locale, nsns)
+
+
 # ------------------------------------------------------------------------------------------------
 # user ids
 # ------------------------------------------------------------------------------------------------
