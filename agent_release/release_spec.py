@@ -113,6 +113,11 @@ class CanarySpec:
     error_rate_max: float = 0.05
     cost_overrun_ratio: float = 1.25
     safety_incidents_max: int = 0
+    #: canary guardrails relative to the baseline (ROLLBACK on the one-sided lower bound, see
+    #: canary/decision.py): candidate - baseline error rate above this many points
+    error_rate_allowance: float = 0.02
+    #: candidate / baseline p95 latency above this ratio
+    p95_ratio_max: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,8 @@ def _canary(obj: Any) -> CanarySpec:
         error_rate_max=_positive(_typed(obj, "error_rate_max", float, w, d.error_rate_max), f"{w}.error_rate_max"),
         cost_overrun_ratio=_positive(_typed(obj, "cost_overrun_ratio", float, w, d.cost_overrun_ratio), f"{w}.cost_overrun_ratio"),
         safety_incidents_max=int(_positive(_typed(obj, "safety_incidents_max", int, w, 0), f"{w}.safety_incidents_max", allow_zero=True)),
+        error_rate_allowance=_positive(_typed(obj, "error_rate_allowance", float, w, d.error_rate_allowance), f"{w}.error_rate_allowance"),
+        p95_ratio_max=_positive(_typed(obj, "p95_ratio_max", float, w, d.p95_ratio_max), f"{w}.p95_ratio_max"),
     )
 
 
