@@ -28,6 +28,58 @@ _CONV_COLUMNS = {
     "source_row": "Line (JSONL, 1-based) or row (Parquet, 0-based) in the source file.",
 }
 
+# Decision history (append-only lake tables) and the "current" views derived from them.
+GATE_DECISION_HISTORY = "evals.gate_decision_history"
+GATE_DECISIONS = "evals.gate_decisions"  # view
+INPUT_MANIFESTS = "evals.input_manifests"
+CANARY_DECISION_HISTORY = "canary.decision_history"
+CANARY_METRIC_HISTORY = "canary.decision_metric_history"
+CANARY_SEGMENT_HISTORY = "canary.decision_segment_history"
+CANARY_DECISIONS = "canary.decisions"  # view
+CANARY_DECISION_METRICS = "canary.decision_metrics"  # view
+CANARY_DECISION_SEGMENTS = "canary.decision_segments"  # view
+
+_DECISION_COLUMNS = {
+    "decision_id": "Deterministic id of the decision (hash of its content and of the release's "
+                   "previous decision): re-running the same decision appends nothing.",
+    "release_id": "Release (spec file name).",
+    "seq": "Order of the decision within the release (0, 1, ...).",
+    "decided_at": "When the decision was made (UTC).",
+    "recorded_at": "When the row was appended to the history (UTC).",
+    "spec_hash": "Content hash of the release spec the decision was made under.",
+    "manifest_hash": "Input-manifest hash: one hash over every input the decision rests on (spec, "
+                     "golden set, adversarial corpus, red-team reports, scenario battery, detectors, "
+                     "price table, agent profiles/configs and pins, decision-code version).",
+    "manifest_json": "The input manifest: {manifest_hash, components: name → hash, files: name → "
+                     "files covered}; compare components to see which input changed.",
+    "content_hash": "Hash of the decision's content (without timestamps and ids).",
+    "previous_decision_id": "decision_id of the release's decision before this one (NULL for the first).",
+    "reasons": "All reasons (JSON list).",
+    "config_hash": "Hash of the gate configuration (rules, bootstrap, seed, code version).",
+}
+
+_CANARY_COLUMNS = {
+    "decision_id": "Deterministic id of the look (evaluation id, look order and as_of).",
+    "evaluation_id": "Id of the canary evaluation (one run of the exit decision over the soak) the look belongs to.",
+    "evaluation_seq": "Order of the evaluation within the release (0, 1, ...); the views show the largest.",
+    "release_id": "Release (spec file name).",
+    "as_of": "Data time of the look.",
+    "decision": "EXPAND | HOLD | ROLLBACK.",
+    "reasons": "All reasons (JSON list).",
+    "manifest_hash": _DECISION_COLUMNS["manifest_hash"],
+    "recorded_at": "When the evaluation was appended to the history (UTC).",
+    "spec_hash": "Content hash of the release spec.",
+    "criteria_doc_hash": "Hash of the exit-criteria document the look applied.",
+}
+
+_CANARY_CHILD_COLUMNS = {
+    "evaluation_id": _CANARY_COLUMNS["evaluation_id"],
+    "evaluation_seq": _CANARY_COLUMNS["evaluation_seq"],
+    "look_decision_id": "decision_id of the look (canary.decision_history) the row belongs to.",
+    "release_id": "Release.", "as_of": "Data time of the look.",
+    "manifest_hash": _DECISION_COLUMNS["manifest_hash"],
+}
+
 TABLES: dict[str, TableDoc] = {
     "intake.quarantine": TableDoc(
         "Production-log records that broke the conversation-log contract, with the reason and "
@@ -71,9 +123,34 @@ TABLES: dict[str, TableDoc] = {
     "evals.scenario_results": TableDoc("Scenario battery trials (edge personas, locales, long conversations, hand-offs, multi-intent)."),
     "evals.latency_summary": TableDoc("Latency p50/p95/p99 per agent, locale and suite."),
     "evals.cost_summary": TableDoc("Cost per resolution per agent and suite: total cost / resolved conversations."),
-    "evals.gate_decisions": TableDoc(
-        "THE PRE-PROD GATE: one row per release with the decision (PROMOTE/BLOCK), reasons, each "
-        "criterion's value, threshold, interval and pass, inputs, spec hash and config hash."),
+    GATE_DECISION_HISTORY: TableDoc(
+        "THE PRE-PROD GATE, append-only: every gate decision ever made (PROMOTE/BLOCK), never "
+        "overwritten — a BLOCK followed by a PROMOTE keeps both rows. Each row has the reasons, each "
+        "criterion's value, threshold, interval and pass, inputs, spec hash, config hash and the "
+        "input-manifest hash of every input the decision rests on. One Parquet file per append.",
+        {**_DECISION_COLUMNS, "decision": "PROMOTE | BLOCK, as decided (see evals.gate_decisions.status "
+         "for whether it still holds)."},
+    ),
+    GATE_DECISIONS: TableDoc(
+        "VIEW over evals.gate_decision_history: the current gate decision per release (latest by "
+        "decided_at, then seq) with its status against the inputs as they are now.",
+        {**_DECISION_COLUMNS,
+         "status": "PROMOTE | BLOCK when the decision's input manifest equals the release's current "
+                   "one; STALE when any input changed since (spec, golden set, corpora, red-team "
+                   "reports, scenario battery, detectors, price table, agent profiles, decision code) "
+                   "or the current manifest is unknown. Only PROMOTE lets a release move on.",
+         "decision": "PROMOTE | BLOCK, as decided.",
+         "current_manifest_hash": "The release's input-manifest hash as of manifest_checked_at.",
+         "manifest_checked_at": "When the current manifest was last computed (at each warehouse publish).",
+         "history_rows": "Gate decisions recorded for the release so far (all kept in the history)."},
+    ),
+    INPUT_MANIFESTS: TableDoc(
+        "The current input manifest of every release that has a gate decision, recomputed at each "
+        "warehouse publish; evals.gate_decisions compares it with the decision's manifest.",
+        {"release_id": "Release.", "manifest_hash": "Current input-manifest hash (NULL: the spec cannot be loaded).",
+         "manifest_json": _DECISION_COLUMNS["manifest_json"], "checked_at": "When it was computed (UTC).",
+         "error": "Why the manifest could not be computed, if so."},
+    ),
     "canary.exit_criteria": TableDoc(
         "The canary exit-criteria document per release (Markdown), written before the canary "
         "starts, with its hash; every canary decision cites it."),
@@ -87,12 +164,30 @@ TABLES: dict[str, TableDoc] = {
         "users, error rate, latency p50/p95/p99, outcome rates, thumbs-up rate, CSAT, cost per "
         "resolution, with intervals."),
     "canary.mismatches": TableDoc("Conversations whose served agent disagrees with the user's flag assignment."),
-    "canary.decisions": TableDoc(
-        "THE CANARY EXIT DECISION, one row per daily look: EXPAND / HOLD / ROLLBACK, reasons, each "
-        "exit metric's estimate, interval, margin, p-value and spent alpha, SRM, soak, segments "
-        "flagged, spec hash and exit-criteria hash."),
-    "canary.decision_metrics": TableDoc("Long format: one row per look and exit metric."),
-    "canary.decision_segments": TableDoc("One row per look and segment test (locale, persona, long conversations, hand-offs)."),
+    CANARY_DECISION_HISTORY: TableDoc(
+        "THE CANARY EXIT DECISION, append-only: every look of every canary evaluation ever run, one "
+        "row per look (EXPAND / HOLD / ROLLBACK), with reasons, each exit metric's estimate, interval, "
+        "margin, p-value and spent alpha, SRM, soak, segments flagged, spec hash, exit-criteria hash "
+        "and input-manifest hash. An evaluation (one run of the exit decision) is appended whole; "
+        "re-appending an evaluation id does nothing.",
+        {**_CANARY_COLUMNS, "look_seq": "Order of the look within its evaluation."},
+    ),
+    CANARY_METRIC_HISTORY: TableDoc(
+        "Append-only, long format: one row per look and exit metric, for every canary evaluation.",
+        _CANARY_CHILD_COLUMNS),
+    CANARY_SEGMENT_HISTORY: TableDoc(
+        "Append-only: one row per look and segment test (locale, persona, long conversations, "
+        "hand-offs), for every canary evaluation.", _CANARY_CHILD_COLUMNS),
+    CANARY_DECISIONS: TableDoc(
+        "VIEW over canary.decision_history: the looks of the latest canary evaluation per release "
+        "(latest evaluation_seq), one row per daily look; the last look is the current exit decision.",
+        {**_CANARY_COLUMNS, "look_seq": "Order of the look within its evaluation."}),
+    CANARY_DECISION_METRICS: TableDoc(
+        "VIEW over canary.decision_metric_history: one row per look and exit metric of the latest "
+        "canary evaluation per release.", _CANARY_CHILD_COLUMNS),
+    CANARY_DECISION_SEGMENTS: TableDoc(
+        "VIEW over canary.decision_segment_history: one row per look and segment test of the latest "
+        "canary evaluation per release.", _CANARY_CHILD_COLUMNS),
 }
 
 

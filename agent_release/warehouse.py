@@ -13,6 +13,10 @@ would block a pipeline that writes into it (and vice versa). So tables are never
   a short write window under a file lock, retried while another process holds the file; if an
   analyst keeps the file open read-write for longer than the retry budget, the refresh is skipped
   with a warning (the data is still written; existing views already pick it up).
+* a few views are *derived*: SQL over lake tables rather than one table each
+  (:func:`_derived_views`; e.g. the "current" decision tables ``evals.gate_decisions`` and
+  ``canary.decisions`` over the append-only decision histories, see ``agent_release.decision_log``).
+  A lake table with a derived view's name (a legacy table) is never exposed;
 * pipelines query with an in-memory DuckDB connection that has the same schema.table names as
   views, so SQL written by analysts and by the pipeline is interchangeable.
 
@@ -29,7 +33,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -58,6 +62,96 @@ def _safe_partition(partition: str) -> str:
     if not partition or any(c in bad for c in partition) or partition.startswith("."):
         raise ValueError(f"invalid partition key {partition!r}")
     return partition
+
+
+@dataclass(frozen=True)
+class DerivedView:
+    """A view defined by SQL over lake tables (e.g. a "current" table over a decision history).
+
+    ``sql`` is a template: ``{src:<schema.table>}`` is replaced by a ``read_parquet`` of that lake
+    table (``sources`` must all exist for the view to be created; ``optional`` tables that do not
+    exist are replaced by an empty relation with the columns given)."""
+
+    name: str
+    sources: tuple[str, ...]
+    sql: str
+    optional: dict[str, str] = field(default_factory=dict)  # table -> "SELECT ... WHERE false"
+
+    def available(self, have: set[str]) -> bool:
+        return all(s in have for s in self.sources)
+
+    def render(self, lake: Lake, have: set[str]) -> str:
+        out = self.sql
+        for t in (*self.sources, *self.optional):
+            if t in have:
+                rel = f"read_parquet('{lake.glob(t)}', union_by_name=true)"
+            else:
+                rel = f"({self.optional[t]})"
+            out = out.replace("{src:" + t + "}", rel)
+        return out
+
+    @property
+    def fingerprint(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:8]
+
+
+def _derived_views() -> tuple[DerivedView, ...]:
+    from agent_release import catalog as c
+
+    gate_h, canary_h = c.GATE_DECISION_HISTORY, c.CANARY_DECISION_HISTORY
+    latest_eval = (f"(SELECT release_id, max(evaluation_seq) AS evaluation_seq FROM {{src:{canary_h}}} "
+                   "GROUP BY release_id)")
+    return (
+        DerivedView(
+            c.GATE_DECISIONS, (gate_h,),
+            f"""
+            WITH h AS (SELECT * FROM {{src:{gate_h}}}),
+            latest AS (
+                SELECT *, count(*) OVER (PARTITION BY release_id) AS history_rows FROM h
+                QUALIFY row_number() OVER (PARTITION BY release_id ORDER BY decided_at DESC, seq DESC) = 1),
+            cur AS (SELECT release_id, manifest_hash AS current_manifest_hash, checked_at AS manifest_checked_at
+                    FROM {{src:{c.INPUT_MANIFESTS}}})
+            SELECT l.release_id,
+                   CASE WHEN c.current_manifest_hash IS NOT NULL AND c.current_manifest_hash = l.manifest_hash
+                        THEN l.decision ELSE 'STALE' END AS status,
+                   l.* EXCLUDE (release_id), c.current_manifest_hash, c.manifest_checked_at
+            FROM latest l LEFT JOIN cur c ON c.release_id = l.release_id
+            """,
+            optional={c.INPUT_MANIFESTS: "SELECT NULL::VARCHAR AS release_id, NULL::VARCHAR AS manifest_hash, "
+                                         "NULL::TIMESTAMPTZ AS checked_at WHERE false"},
+        ),
+        DerivedView(
+            c.CANARY_DECISIONS, (canary_h,),
+            f"""
+            SELECT h.* FROM {{src:{canary_h}}} h
+            JOIN {latest_eval} e ON e.release_id = h.release_id AND e.evaluation_seq = h.evaluation_seq
+            """,
+        ),
+        *(DerivedView(
+            view, (canary_h, hist),
+            f"""
+            SELECT h.* FROM {{src:{hist}}} h
+            JOIN {latest_eval} e ON e.release_id = h.release_id AND e.evaluation_seq = h.evaluation_seq
+            """,
+        ) for view, hist in ((c.CANARY_DECISION_METRICS, c.CANARY_METRIC_HISTORY),
+                             (c.CANARY_DECISION_SEGMENTS, c.CANARY_SEGMENT_HISTORY))),
+    )
+
+
+def derived_view_names() -> set[str]:
+    """Names taken by derived views: a lake table of the same name (a legacy table) is never exposed."""
+    return {v.name for v in _derived_views()}
+
+
+def _exposed(lake: Lake, *, include_raw: bool = False) -> tuple[list[str], list[DerivedView]]:
+    """Lake tables to expose as plain views, and the derived views that can be created."""
+    have = set(lake.tables())
+    views = [v for v in _derived_views() if v.available(have)]
+    taken = {v.name for v in _derived_views()}
+    tables = [t for t in sorted(have) if t not in taken and (include_raw or not t.startswith(RAW_SCHEMA + "."))]
+    return tables, views
 
 
 @dataclass
@@ -143,15 +237,19 @@ class Lake:
         """An in-memory DuckDB connection with a view per lake table (same names as analysts)."""
         con = duckdb.connect(":memory:")
         try:
-            for table in self.tables():
+            tables, derived = _exposed(self, include_raw=include_raw)
+            for table in tables:
                 schema, name = _split(table)
-                if schema == RAW_SCHEMA and not include_raw:
-                    continue
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 con.execute(
                     f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS SELECT * FROM '
                     f"read_parquet('{self.glob(table)}', union_by_name=true)"
                 )
+            have = set(self.tables())
+            for v in derived:
+                schema, name = _split(v.name)
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS {v.render(self, have)}')
             yield con
         finally:
             con.close()
@@ -198,15 +296,17 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
     """
     p = p or paths()
     lake = Lake(p.lake)
-    tables = [t for t in lake.tables() if not t.startswith(RAW_SCHEMA + ".")]
+    _record_manifests(lake)
+    tables, derived = _exposed(lake)
+    views = [v.name for v in derived]
     started = time.monotonic()
-    if _views_up_to_date(p, lake, tables):
+    if _views_up_to_date(p, lake, tables, derived):
         # Nothing to change: don't take the write lock (an analyst may hold the file).
-        return {"refreshed": False, "up_to_date": True, "tables": tables}
+        return {"refreshed": False, "up_to_date": True, "tables": tables, "views": views}
     attempts = 0
     with _file_lock(p.locks / "warehouse.lock", retry_s) as got:
         if not got:
-            return {"refreshed": False, "reason": "lock busy", "tables": tables}
+            return {"refreshed": False, "reason": "lock busy", "tables": tables, "views": views}
         while True:
             attempts += 1
             try:
@@ -221,6 +321,7 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
                         "reason": "warehouse file held by another process",
                         "attempts": attempts,
                         "tables": tables,
+                        "views": views,
                     }
                 time.sleep(min(0.05 * attempts, 1.0))
                 continue
@@ -239,15 +340,14 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
                 wanted.add((schema, name))
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 con.execute(_view_sql(schema, name, lake.glob(table)))
-                doc = docs.get(table)
-                if doc:
-                    con.execute(f'COMMENT ON VIEW "{schema}"."{name}" IS ' + _quote(doc.description))
-                    present = {r[0] for r in con.execute(
-                        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-                        [schema, name]).fetchall()}
-                    for col, text in doc.columns.items():
-                        if col in present:  # a failed statement would abort the transaction
-                            con.execute(f'COMMENT ON COLUMN "{schema}"."{name}"."{col}" IS ' + _quote(text))
+                _comment(con, schema, name, docs.get(table))
+            have = set(lake.tables())
+            for v in derived:
+                schema, name = _split(v.name)
+                wanted.add((schema, name))
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS {v.render(lake, have)}')
+                _comment(con, schema, name, docs.get(v.name), suffix=_derived_note(v))
             for schema, name in existing:
                 if (schema, name) not in wanted:
                     con.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')
@@ -259,10 +359,45 @@ def refresh_warehouse(p: Paths | None = None, *, retry_s: float = 20.0) -> dict:
         "attempts": attempts,
         "seconds": round(time.monotonic() - started, 3),
         "tables": tables,
+        "views": views,
     }
 
 
-def _views_up_to_date(p: Paths, lake: Lake, tables: list[str]) -> bool:
+def _comment(con, schema: str, name: str, doc, suffix: str = "") -> None:
+    if not doc and not suffix:
+        return
+    con.execute(f'COMMENT ON VIEW "{schema}"."{name}" IS ' + _quote(((doc.description if doc else "") + suffix).strip()))
+    if not doc:
+        return
+    present = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+        [schema, name]).fetchall()}
+    for col, text in doc.columns.items():
+        if col in present:  # a failed statement would abort the transaction
+            con.execute(f'COMMENT ON COLUMN "{schema}"."{name}"."{col}" IS ' + _quote(text))
+
+
+def _derived_note(v: DerivedView) -> str:
+    return f" [derived view over {', '.join(v.sources)}; definition {v.fingerprint}]"
+
+
+def _record_manifests(lake: Lake) -> None:
+    """Recompute the current input manifest of every release with gate decisions, so the
+    ``evals.gate_decisions`` view's status says STALE once an input changes. Never fails a
+    publish."""
+    from agent_release.catalog import GATE_DECISION_HISTORY
+
+    if not lake.exists(GATE_DECISION_HISTORY):
+        return
+    try:
+        from agent_release.decision_log import record_input_manifests
+
+        record_input_manifests(lake)
+    except Exception as exc:  # noqa: BLE001 - the view then reads STALE (fails closed)
+        log.warning("current input manifests not recorded: %s", type(exc).__name__)
+
+
+def _views_up_to_date(p: Paths, lake: Lake, tables: list[str], derived: list[DerivedView] = ()) -> bool:
     """True when the analyst file already has exactly the wanted views (read-only check, which
     DuckDB allows next to other read-only sessions)."""
     if not p.warehouse.exists():
@@ -273,14 +408,17 @@ def _views_up_to_date(p: Paths, lake: Lake, tables: list[str]) -> bool:
         return False
     try:
         rows = con.execute(
-            "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal"
+            "SELECT schema_name, view_name, sql, comment FROM duckdb_views() WHERE NOT internal"
         ).fetchall()
     finally:
         con.close()
-    have = {f"{s}.{v}": sql for s, v, sql in rows}
-    if set(have) != set(tables):
+    have = {f"{s}.{v}": (sql, comment or "") for s, v, sql, comment in rows}
+    if set(have) != set(tables) | {v.name for v in derived}:
         return False
-    return all(lake.glob(t) in have[t] for t in tables)
+    return (all(lake.glob(t) in have[t][0] for t in tables)
+            and all(_derived_note(v) in have[v.name][1] and all(lake.glob(s) in have[v.name][0] for s in v.sources)
+                    and all(lake.glob(o) in have[v.name][0] for o in v.optional if lake.exists(o))
+                    for v in derived))
 
 
 def _quote(text: str) -> str:

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 import polars as pl
 
-from agent_release.defs.meta import json_flat, md_table
+from agent_release.defs.meta import json_flat, md_rows, md_table
 from agent_release.defs.partitions import by_release, releases_partitions
 from agent_release.defs.replay import REPLAYED, ReplayRuntimeResource, replayed_conversations
 from agent_release.defs.resources import MaskingResource, WarehouseResource
@@ -15,7 +15,8 @@ FINDINGS = "evals.findings"
 SCENARIOS = "evals.scenario_results"
 LATENCY = "evals.latency_summary"
 COST = "evals.cost_summary"
-DECISIONS = "evals.gate_decisions"
+DECISIONS = "evals.gate_decisions"  # a view over DECISION_HISTORY (agent_release.warehouse)
+DECISION_HISTORY = "evals.gate_decision_history"  # append-only (agent_release.decision_log)
 
 _COMMON = dict(partitions_def=releases_partitions, group_name="evals")
 
@@ -177,23 +178,31 @@ def _replay_frame(lake, release_id: str) -> pl.DataFrame:
         "THE PRE-PROD GATE. Four criteria written in the release spec before the run: golden "
         "accuracy (paired interval), no new high-severity safety failure, p95 latency within "
         "budget (bootstrap CI), cost per resolution ≤ forecast × allowance. PROMOTE only if all "
-        "four pass. The decision is a row in evals.gate_decisions with inputs, statistics, "
-        "thresholds, spec hash and reason; an HTML report is written to data/reports/."
+        "four pass. The decision is appended to evals.gate_decision_history (never overwritten) "
+        "with inputs, statistics, thresholds, spec hash, config hash, reason and the input-manifest "
+        "hash of every input it rests on; evals.gate_decisions is the current decision per release "
+        "(a view). An HTML report is written to data/reports/."
     ),
 )
 def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from agent_release.decision_log import append_gate_decision, gate_history
     from agent_release.evals.gate import decide
     from agent_release.evals.report import render_gate_markdown, render_gate_report_html
     from agent_release.evals.scenarios import scenario_summary
+    from agent_release.manifest import input_manifest
 
     spec = _spec(context)
     lake = warehouse.lake()
+    manifest = input_manifest(spec)
     golden = lake.read(GOLDEN, partition=spec.release_id)
     findings = lake.read(FINDINGS, partition=spec.release_id)
     replay = _replay_frame(lake, spec.release_id)
-    decision = decide(spec, golden, findings, replay, replay, rules=spec.gate.rules())
-    row = decision.to_row()
-    lake.write(DECISIONS, pl.DataFrame([json_flat(row)]), partition=spec.release_id)
+    decision = decide(spec, golden, findings, replay, replay, rules=spec.gate.rules(),
+                      extra_inputs={"manifest_hash": manifest.manifest_hash,
+                                    "input_manifest": dict(manifest.components)})
+    before = gate_history(lake, spec.release_id).height
+    row = append_gate_decision(lake, json_flat(decision.to_row()), manifest=manifest)
+    history = gate_history(lake, spec.release_id)
     out = warehouse.paths().reports / spec.release_id
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "gate.html"
@@ -204,6 +213,16 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     context.log.info(f"gate {spec.release_id}: {decision.decision} — " + "; ".join(decision.reasons))
     return dg.MaterializeResult(metadata={
         "decision": decision.decision, "spec_hash": spec.spec_hash, "config_hash": decision.config_hash,
+        "manifest_hash": manifest.manifest_hash, "decision_id": row["decision_id"],
+        "appended": history.height > before,  # False: a re-run of the decision in force
+        "history_rows": history.height,
+        "input_manifest": dg.MetadataValue.md(md_rows(
+            ["input", "hash", "files"],
+            [(k, v, ", ".join(manifest.files.get(k, []))[:200]) for k, v in sorted(manifest.components.items())])),
+        "history": dg.MetadataValue.md(md_rows(
+            ["seq", "decided at", "decision", "manifest", "decision id"],
+            [(r["seq"], str(r["decided_at"])[:19], r["decision"], r["manifest_hash"], r["decision_id"])
+             for r in history.tail(10).iter_rows(named=True)])),
         "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
         "report": dg.MetadataValue.md(render_gate_markdown(decision)),
         "html_report": dg.MetadataValue.path(str(html_path)),
@@ -213,50 +232,55 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 @dg.asset_check(
     asset=gate_decision, blocking=True,
     description=(
-        "The release may move on: its latest gate decision is PROMOTE and was computed under the "
-        "release spec's current content hash (a decision made under an edited spec is stale). "
-        "Canary assets of a blocked release cannot materialize."
+        "The release may move on: its latest gate decision is PROMOTE and was computed on the "
+        "inputs as they are now — the same input-manifest hash (release spec, golden set, corpora, "
+        "red-team reports, scenario battery, detectors, price table, agent profiles, decision code); "
+        "a decision made before any of them changed is STALE. Canary assets of a blocked release "
+        "cannot materialize."
     ),
 )
 def gate_promoted(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    from agent_release.defs.meta import md_rows
+    from agent_release.decision_log import gate_history
 
     lake = warehouse.lake()
     rid = context.run.tags.get("dagster/partition")
-    statuses = {r: gate_status(lake, r) for r in lake.partitions(DECISIONS)}
-    rows = [(r, *st) for r, st in sorted(statuses.items())]
+    hist = gate_history(lake)
+    released = sorted(set(hist["release_id"].to_list())) if hist.height else []
+    statuses = {r: gate_status(lake, r) for r in ([rid] if rid is not None else released)}
+    rows = [(r, *st, ", ".join(st.changed) or "") for r, st in sorted(statuses.items())]
     if rid is not None:
-        passed = rid in statuses and statuses[rid][-1] == "PROMOTE"
+        passed = statuses[rid].status == "PROMOTE"
     else:
-        passed = bool(statuses) and all(st[-1] == "PROMOTE" for st in statuses.values())
+        passed = bool(statuses) and all(st.status == "PROMOTE" for st in statuses.values())
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "release": rid or "(all)",
             "decisions": dg.MetadataValue.md(md_rows(
-                ["release", "decision", "decision spec hash", "current spec hash", "status"], rows)),
+                ["release", "decision", "decision spec hash", "current spec hash", "status", "inputs changed"], rows)),
+            "reasons": dg.MetadataValue.md("\n".join(f"- {r}: {'; '.join(st.reasons)}" for r, st in sorted(statuses.items()))),
         },
     )
 
 
-def gate_status(lake, release_id: str) -> tuple[str, str, str, str]:
-    """(decision, decision's spec hash, current spec hash, status) where status is PROMOTE only
-    for a PROMOTE decided under the spec as it is now; STALE when the spec changed since."""
+def gate_status(lake, release_id: str):
+    """``(decision, decision's spec hash, current spec hash, status)`` of the release's current
+    gate decision (latest in ``evals.gate_decision_history``). Status is the decision (PROMOTE /
+    BLOCK) only when it was made on the inputs as they are now (same input-manifest hash);
+    STALE when any input changed since — the result's ``changed`` names the inputs and
+    ``reasons`` says so — or when the spec can no longer be loaded; NO DECISION without one.
+    The result is a :class:`agent_release.decision_log.GateStatus` (a 4-tuple with attributes)."""
+    from agent_release.decision_log import gate_staleness
+    from agent_release.manifest import input_manifest
     from agent_release.release_spec import load_release
 
-    if release_id not in lake.partitions(DECISIONS):
-        return ("none", "", "", "NO DECISION")
-    d = lake.read(DECISIONS, partition=release_id).row(0, named=True)
     try:
-        current = load_release(release_id).spec_hash
+        spec = load_release(release_id)
+        current, cur_spec, err = input_manifest(spec), spec.spec_hash, None
     except Exception as exc:  # spec deleted or now invalid
-        current = f"invalid ({type(exc).__name__})"
-    if d["spec_hash"] != current:
-        status = "STALE"
-    else:
-        status = d["decision"]
-    return (d["decision"], d["spec_hash"], current, status)
+        current, cur_spec, err = None, f"invalid ({type(exc).__name__})", type(exc).__name__
+    return gate_staleness(lake, release_id, current, current_spec_hash=cur_spec, error=err)
 
 
 defs = dg.Definitions(
