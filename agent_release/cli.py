@@ -106,15 +106,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             break
         if _replay_all_days(instance, rid):
             _execute("preprod_release", instance, partition_key=rid)
-        status = gate_status(lake, rid)[-1]
-        line = f"{rid}: gate {status}"
+        st = gate_status(lake, rid)
+        status = st[-1]
+        line = f"{rid}: gate {status}" + (f" (inputs changed: {', '.join(st.changed) or 'unknown'})"
+                                          if status == "STALE" else "")
         if status == "NO DECISION":
             ok = False
         elif status == "PROMOTE":
             res = _execute("canary_release", instance, partition_key=rid)
             ok = ok and res.success
-            if lake.exists("canary.decisions") and rid in lake.partitions("canary.decisions"):
-                last = lake.read("canary.decisions", partition=rid).sort("as_of").row(-1, named=True)
+            from agent_release.decision_log import latest_canary_decision
+
+            last = latest_canary_decision(lake, rid)
+            if last is not None:
                 import json as _json
 
                 line += f" → canary {last['decision']} ({(_json.loads(last['reasons']) or [''])[0][:120]})"
@@ -168,15 +172,21 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if not _replay_all_days(instance, args.release_id):
         return 1
     res = _execute("preprod_release", instance, partition_key=args.release_id)
-    decision, dec_hash, cur_hash, status = gate_status(lake, args.release_id)
+    st = gate_status(lake, args.release_id)
+    decision, dec_hash, cur_hash, status = st
     if not res.success and status == "NO DECISION":
         return 1
-    print(f"\nGATE {args.release_id}: {status} (spec {spec.spec_hash})")
-    d = lake.read("evals.gate_decisions", partition=args.release_id).row(0, named=True)
+    print(f"\nGATE {args.release_id}: {status} (spec {spec.spec_hash}, inputs {st.current_manifest_hash or '?'})")
+    from agent_release.decision_log import current_gate_decision
+
+    d = current_gate_decision(lake, args.release_id)
     import json as _json
 
-    for r in _json.loads(d["reasons"]):
+    for r in _json.loads(d["reasons"]) if d and d.get("reasons") else []:
         print(f"  - {r}")
+    if status == "STALE":
+        for r in st.reasons:
+            print(f"  ! {r}")
     return 0 if status == "PROMOTE" else 2
 
 
@@ -191,14 +201,15 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
 def _summary(p) -> str:
     from agent_release.warehouse import Lake
 
+    from agent_release.warehouse import exposed_names
+
     lake = Lake(p.lake)
-    lines = ["\nTables (schema.table: rows):"]
+    lines = ["\nTables (schema.table: rows; * = view derived from a history):"]
+    tables, views = exposed_names(lake)
     with lake.connect() as con:
-        for t in lake.tables():
-            if t.startswith("_raw."):
-                continue
+        for t in sorted([*tables, *views]):
             n = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            lines.append(f"  {t}: {n}")
+            lines.append(f"  {t}{' *' if t in views else ''}: {n}")
     return "\n".join(lines)
 
 

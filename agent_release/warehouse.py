@@ -145,6 +145,12 @@ def derived_view_names() -> set[str]:
     return {v.name for v in _derived_views()}
 
 
+def exposed_names(lake: Lake) -> tuple[list[str], list[str]]:
+    """(lake tables exposed as views, derived views that exist) — what analysts can query."""
+    tables, views = _exposed(lake)
+    return tables, [v.name for v in views]
+
+
 def _exposed(lake: Lake, *, include_raw: bool = False) -> tuple[list[str], list[DerivedView]]:
     """Lake tables to expose as plain views, and the derived views that can be created."""
     have = set(lake.tables())

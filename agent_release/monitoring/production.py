@@ -6,7 +6,8 @@ Production agents (:func:`resolve_production_agents`), in order of precedence:
    ``monitoring`` resource, or ``AGENT_RELEASE_PRODUCTION_AGENTS=support-bot@1,support-bot@2``).
 2. **Release state**: the newest release that has a recorded state decides. A release's state is
    its rollout percentage (read from the rollout domain's tables, see :data:`ROLLOUT_TABLES`) or,
-   failing that, its latest canary decision (``canary.decisions``):
+   failing that, its latest canary decision (the last look of the latest evaluation in
+   ``canary.decision_history``, :func:`agent_release.decision_log.latest_canary_decision`):
 
    * rollout at 100% -> the candidate alone;
    * rollout between 0 and 100% -> baseline and candidate (both serve production traffic);
@@ -174,17 +175,16 @@ def rollout_state(lake, release_id: str, spec_hash: str | None = None) -> tuple[
 def release_states(lake) -> list[ReleaseState]:
     """State of every valid release spec (rollout percentage, latest canary decision), newest first;
     releases without any state are left out."""
+    from agent_release.decision_log import latest_canary_decision
+
     out = []
-    canary = set(lake.partitions("canary.decisions")) if lake.exists("canary.decisions") else set()
     for spec in _specs():
         pct, at = rollout_state(lake, spec.release_id, spec.spec_hash)
         decision = None
-        if spec.release_id in canary:
-            d = lake.read("canary.decisions", partition=spec.release_id)
-            if d.height:
-                last = d.sort("as_of").row(-1, named=True)
-                decision = last["decision"]
-                at = at or _to_dt(last["as_of"])
+        last = latest_canary_decision(lake, spec.release_id)
+        if last is not None:
+            decision = last["decision"]
+            at = at or _to_dt(last["as_of"])
         if pct is None and decision is None:
             continue
         out.append(ReleaseState(spec.release_id, spec.baseline.version, spec.candidate.version, pct, decision, at))

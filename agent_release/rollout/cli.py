@@ -72,9 +72,11 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     ok = True
     lines = []
     for rid in releases:
-        status = gate_status(lake, rid)[-1]
+        st = gate_status(lake, rid)
+        status = st[-1]
         if status != "PROMOTE":
-            lines.append(f"{rid}: gate {status} → no rollout")
+            why = f" (inputs changed: {', '.join(st.changed) or 'unknown'})" if status == "STALE" else ""
+            lines.append(f"{rid}: gate {status}{why} → no rollout")
             continue
         res = _execute("rollout_release", instance, partition_key=rid)
         ok = ok and res.success

@@ -81,21 +81,46 @@ def _require_promoted(lake, spec) -> None:
 
 
 def _canary_context(lake, rid: str) -> dict:
-    if "canary.decisions" not in lake.tables() or rid not in lake.partitions("canary.decisions"):
+    """The canary's current exit decision (last look of its latest evaluation, from the decision
+    history) and whether it still holds for the release's inputs as they are now."""
+    from agent_release.decision_log import latest_canary_decision
+
+    last = latest_canary_decision(lake, rid)
+    if last is None:
         return {"canary_decision": None}
-    last = lake.read("canary.decisions", partition=rid).sort("as_of").row(-1, named=True)
-    return {"canary_decision": last["decision"], "canary_as_of": str(last["as_of"]),
-            "canary_reason": (json.loads(last["reasons"]) or [""])[0][:300]}
+    reasons = last.get("reasons")
+    reasons = json.loads(reasons) if isinstance(reasons, str) else list(reasons or [])
+    ctx = {"canary_decision": last["decision"], "canary_as_of": str(last["as_of"]),
+           "canary_reason": (reasons or [""])[0][:300], "canary_decision_id": last.get("decision_id"),
+           "canary_evaluation_id": last.get("evaluation_id"), "canary_manifest_hash": last.get("manifest_hash")}
+    try:
+        from agent_release.manifest import input_manifest
+        from agent_release.release_spec import load_release
+
+        ctx["current_manifest_hash"] = input_manifest(load_release(rid)).manifest_hash
+    except Exception as exc:  # noqa: BLE001 - spec gone or invalid: the look cannot be shown to hold
+        ctx["current_manifest_hash"] = f"invalid ({type(exc).__name__})"
+    ctx["canary_current"] = ctx["canary_manifest_hash"] == ctx["current_manifest_hash"]
+    return ctx
 
 
 def _require_canary_expand(lake, rid: str) -> None:
-    """Scaled prod starts only from a canary whose latest look says EXPAND."""
+    """Scaled prod starts only from a canary whose latest look says EXPAND, decided on the inputs
+    as they are now (same input-manifest hash: a look made before any input changed is stale)."""
     ctx = _canary_context(lake, rid)
     if ctx["canary_decision"] != "EXPAND":
         raise dg.Failure(
             description=(f"release {rid}: the canary has not said EXPAND (latest look: "
                          f"{ctx['canary_decision'] or 'none'}); the rollout cannot start"),
             metadata={"canary_decision": str(ctx["canary_decision"]), "canary_reason": ctx.get("canary_reason", "")},
+        )
+    if not ctx["canary_current"]:
+        raise dg.Failure(
+            description=(f"release {rid}: the canary's EXPAND is stale — decided on input manifest "
+                         f"{ctx['canary_manifest_hash']}, the release's inputs are now {ctx['current_manifest_hash']}; "
+                         "re-run the canary exit decision; the rollout cannot start"),
+            metadata={"canary_decision": "EXPAND (stale)", "canary_manifest_hash": str(ctx["canary_manifest_hash"]),
+                      "current_manifest_hash": str(ctx["current_manifest_hash"])},
         )
 
 
