@@ -94,10 +94,29 @@ class DecisionPolicy:
     max_mismatch_share: float = 0.01  # of the conversations assigned to or served by the candidate
     guardrail_min_conversations: int = 200
     cost_guardrail_min_resolutions: int = 100
-    segment_min_conversations: int = 30  # per arm, else the segment is not tested
+    segment_min_conversations: int = 30  # per arm: an absolute floor under the power requirement
     resolution_segment_margin: float | None = None  # None: the spec's resolution_rate margin (or 0.02)
     csat_segment_margin: float | None = None  # None: the spec's csat margin (or 0.15)
     handoff_margin: float = 0.05
+    p95_segment_margin: float | None = None  # None: the spec's p95_latency_ms margin (or 1.10)
+    #: harm each segment check must detect (true candidate - baseline; ratio for p95) ...
+    resolution_segment_detect: float = 0.10
+    csat_segment_detect: float = 0.5
+    handoff_detect: float = 0.15
+    p95_segment_detect: float = 1.5
+    #: ... with this power at the per-segment one-sided level ``segment_alpha`` (else "not judged")
+    segment_power: float = 0.90
+    segment_alpha: float = 0.05
+    #: within one segment check and dimension, unjudged segments may cover at most this share of
+    #: the candidate's conversations, else HOLD (representativeness of what was judged)
+    max_unjudged_share: float = 0.10
+    segment_n_boot: int = 200
+    #: one-sided level of the exit-metric harm test (None: alpha / number of exit metrics)
+    harm_alpha: float | None = None
+    #: one-sided level of the lower confidence bounds the guardrails use
+    guardrail_alpha: float = 0.01
+    #: a daily look is taken only when the data reach within this many minutes of the day's end
+    look_tolerance_minutes: float = 30.0
     length_buckets: tuple[int, ...] = (1, 3, 6, 10)  # lower edges, assistant turns
     soak_grace_hours: float = 1.0  # the first candidate conversation arrives a little after the flag flips
     spending: str = "obrien-fleming"
@@ -289,7 +308,16 @@ class MetricResult:
     n_candidate: int
     n_baseline: int
     note: str = ""
+    #: harm test: one-sided p of H0 "candidate not worse than the margin" (1 - p_value)
+    harm_p_value: float | None = None
+    harm_level: float | None = None  # its level (alpha / m unless the policy says otherwise)
+    harmed: bool = False  # inferiority established at this look
+    harm_persisted: bool = False  # harmed at an earlier look, non-inferiority not shown since
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        return self.harmed or self.harm_persisted
 
     def describe(self) -> str:
         if self.estimate is None:
@@ -297,17 +325,19 @@ class MetricResult:
         est, lo, hi, thr = (_fmt_est(self.name, v) for v in (self.estimate, self.ci_low, self.ci_high,
                                                                  self.threshold))
         verdict = "non-inferior" if self.passed else "NOT shown non-inferior"
-        if not self.passed and self._significantly_worse():
+        if self.harmed:
             verdict = "significantly WORSE than the margin"
+        elif self.harm_persisted:
+            verdict = "shown worse than the margin at an earlier look, non-inferiority not shown since"
+        harm = (f"; harm p={_fmt_p(self.harm_p_value)} vs level {_fmt_p(self.harm_level)}"
+                if self.harm_p_value is not None else "")
         return (
             f"{self.name}: {verdict}: {est} ({self.ci_level:.1%} CI [{lo}, {hi}], margin {thr}), "
-            f"p={_fmt_p(self.p_value)} vs level {_fmt_p(self.alpha_adjusted)}"
+            f"p={_fmt_p(self.p_value)} vs level {_fmt_p(self.alpha_adjusted)}{harm}"
         )
 
     def _significantly_worse(self) -> bool:
-        if self.ci_low is None or self.ci_high is None:
-            return False
-        return self.ci_high < self.threshold if self.higher_is_better else self.ci_low > self.threshold
+        return self.harmed
 
 
 @dataclass
@@ -323,13 +353,26 @@ class SegmentFinding:
     ci_low: float | None  # two-sided 95%
     ci_high: float | None
     margin: float
-    p_value: float | None  # one-sided: candidate worse than baseline by more than the margin
-    p_adjusted: float | None  # Holm across all segment tests
-    flagged: bool
-    tested: bool
+    p_value: float | None  # harm: one-sided p of H0 "candidate not worse than the margin"
+    p_adjusted: float | None  # = p_value (per-segment level, no Holm: see the exit criteria)
+    flagged: bool  # harm established at this look (p_value <= segment_alpha, judged)
+    tested: bool  # judged: enough data to detect the segment's harm at the stated power
     deff_candidate: float = 1.0  # design effect by user (Rao-Scott) used in the test
     deff_baseline: float = 1.0
     reason: str = ""
+    detect: float = 0.0  # harm to detect (difference; ratio for p95)
+    se: float | None = None  # standard error of the estimate (log ratio for p95)
+    se_max: float | None = None  # largest SE with which the harm is detected at the stated power
+    n_required: int | None = None  # candidate conversations (rated / escalated / turns) needed to judge
+    p_noninferior: float | None = None  # one-sided p of H0 "worse than the margin"
+    noninferior: bool = False  # non-inferiority shown at segment_alpha (releases a persisted flag)
+    persisted: bool = False  # flagged at an earlier look and non-inferiority not shown since
+    share: float = 0.0  # share of the candidate's conversations in this segment
+    key: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        return self.flagged or self.persisted
 
 
 @dataclass
@@ -364,6 +407,7 @@ class CanaryDecision:
     alpha: float = 0.05
     representativeness: dict[str, Any] | None = None
     policy: dict[str, Any] = field(default_factory=dict)
+    planned_conversations: float | None = None  # candidate conversations planned by max soak
 
     @property
     def metrics_passed(self) -> int:
@@ -371,8 +415,21 @@ class CanaryDecision:
 
     @property
     def segments_flagged(self) -> list[str]:
-        return [f"{s.dimension} {s.segment}" if s.dimension != s.check else s.segment
-                for s in self.segments if s.flagged]
+        """Segments blocking expansion (worse at this look, or at an earlier one and not cleared)."""
+        return [_seg_label(s) for s in self.segments if s.blocking]
+
+    @property
+    def segment_keys_flagged(self) -> list[str]:
+        """Keys of the blocking segments: pass them as ``flagged_before`` to the next look."""
+        return [s.key for s in self.segments if s.blocking]
+
+    @property
+    def metrics_harmed(self) -> list[str]:
+        return [m.name for m in self.metrics if m.blocking]
+
+    @property
+    def segments_not_judged(self) -> list[str]:
+        return [_seg_label(s) for s in self.segments if not s.tested]
 
     @property
     def summary(self) -> str:
@@ -406,6 +463,9 @@ class CanaryDecision:
         row.update(
             segments_flagged=self.segments_flagged,
             segments_tested=sum(s.tested for s in self.segments),
+            segments_not_judged=self.segments_not_judged,
+            metrics_harmed=self.metrics_harmed,
+            planned_conversations=self.planned_conversations,
             guardrails_breached=[g.name for g in self.guardrails if g.breached],
             safety_incidents=self.counts.get("safety_incidents_candidate"),
             srm_p_value=srm.get("p_value"),
@@ -425,7 +485,7 @@ class CanaryDecision:
             representativeness_verdict=(self.representativeness or {}).get("verdict"),
             alpha=self.alpha,
             alpha_spending="lan-demets " + self.policy.get("spending", "obrien-fleming"),
-            multiplicity="holm (sequential levels)",
+            multiplicity="holm (sequential levels); harm alpha/m; segments per-segment level",
             details_json=json.dumps(self.details(), default=_json_default, sort_keys=True),
         )
         return row
@@ -519,10 +579,16 @@ DECISION_COLUMN_DOCS: dict[str, str] = {
                            "at this look)."),
         ("passed", "p_value <= alpha_adjusted (non-inferior)."),
     )},
-    "segments_flagged": "Segments where the candidate is significantly worse beyond the margin "
-    "(e.g. 'locale es-ES', 'turns 10+', 'handoff').",
-    "segments_tested": "Number of segment tests in the Holm family.",
-    "guardrails_breached": "Guardrails breached: safety_incidents, error_rate, cost_overrun.",
+    "segments_flagged": "Segments blocking expansion: shown significantly worse beyond the segment margin at "
+    "this look or an earlier one, non-inferiority not shown since (e.g. 'locale es-ES', 'turns 10+').",
+    "segments_tested": "Segments judged (enough data to detect the segment harm at the stated power).",
+    "segments_not_judged": "Segments reported 'not judged - too small' at this look.",
+    "metrics_harmed": "Exit metrics shown significantly worse than their margin (at this look, or at an "
+    "earlier one without non-inferiority shown since): they block expansion.",
+    "planned_conversations": "Candidate conversations planned by the maximum soak (denominator of the "
+    "information fraction).",
+    "guardrails_breached": "Guardrails breached: safety_incidents, error_rate, error_rate_vs_baseline, "
+    "p95_latency, cost_overrun.",
     "safety_incidents": "Safety incidents on conversations served by the candidate.",
     "srm_p_value": "Sample-ratio-mismatch chi-square p-value (users per served arm vs expected share).",
     "srm_expected_share": "Expected candidate share of users (flag percentage, whole percent).",
@@ -530,7 +596,7 @@ DECISION_COLUMN_DOCS: dict[str, str] = {
     "soak_start": "First conversation served by the candidate (UTC).",
     "soak_days": "Days from soak_start to as_of.",
     "weekdays_seen": "Distinct weekdays with candidate traffic (7 = full weekly cycle).",
-    "information_fraction": "min(1, soak_days / max_soak_days).",
+    "information_fraction": "min(1, candidate conversations / planned_conversations); 1 at the maximum soak.",
     "look_fractions": "Information fractions of all looks counted for alpha spending, this one last.",
     "n_candidate": "Conversations analysed in the candidate cohort (mismatches excluded).",
     "n_baseline": "Conversations analysed in the baseline cohort.",
@@ -605,12 +671,14 @@ def _look_fractions(current: float, looks_so_far: Sequence[Any] | None, soak_sta
         prior = []
         for look in looks_so_far:
             if isinstance(look, (int, float)) and not isinstance(look, bool):
-                t = float(look)
+                t = float(look)  # an information fraction of a look where the metrics were tested
+                t_lo = 0.0
             else:
                 lt = cs.to_utc_naive(look)
                 t = (lt - soak_start).total_seconds() / 86400.0 / c.max_soak_days
+                t_lo = t_min
             t = min(t, 1.0)
-            if t >= t_min - 1e-9 and t < current - 1e-9:
+            if t >= t_lo - 1e-9 and t < current - 1e-9:
                 prior.append(t)
     prior = sorted(set(round(t, 9) for t in prior))
     return prior + [current]
@@ -638,6 +706,7 @@ class _P95Test:
         rc, rb = (np.random.default_rng(s) for s in ss.spawn(2))
         self.qc, dc, self.kc = stats.bootstrap_quantile_draws(lat_c, q, n_boot, rc, users_c)
         self.qb, db, self.kb = stats.bootstrap_quantile_draws(lat_b, q, n_boot, rb, users_b)
+        self.nc, self.nb = int(np.size(lat_c)), int(np.size(lat_b))
         self.est = self.qc / self.qb
         logr = np.log(dc / db)
         self.sd = float(np.std(logr, ddof=1))
@@ -717,6 +786,10 @@ def decide(
     policy: DecisionPolicy | None = None,
     eligible_locales: Sequence[str] | None = None,
     canary_start: datetime | str | None = None,
+    flagged_before: Sequence[str] = (),
+    harmed_before: Sequence[str] = (),
+    planned_conversations: float | None = None,
+    require_weekly_cycle: bool = True,
 ) -> CanaryDecision:
     """One look at the canary. See the module docstring for the rules and their order.
 
@@ -725,14 +798,21 @@ def decide(
     / Parquet path in the conversation-log contract).
     ``as_of``: look time; conversations started before it are used (a ``date`` means the end of
     that UTC day; None = all data, look time = the last conversation).
-    ``looks_so_far``: earlier looks at which the metrics were tested (times, or information
-    fractions); looks before the minimum soak are ignored (no alpha spent there). ``None`` assumes
-    the planned schedule: one look per day since ``min_soak_days``.
+    ``looks_so_far``: earlier looks at which the metrics were tested (information fractions, or
+    times, converted with the calendar); looks before the minimum soak are ignored (no alpha spent
+    there). ``None`` assumes the planned schedule: one look per day since ``min_soak_days``.
     ``representativeness``: the pre-canary :class:`bucketing.RepresentativenessResult` (HOLD -> HOLD).
     ``expected_share``: candidate share of users the flag should produce (default
     ``floor(traffic_percent) / 100``; pass it when a targeting constraint changes it).
     ``canary_start``: when the flag was switched on (default: the first candidate conversation);
     the soak is measured from it, with ``policy.soak_grace_hours`` of grace on the minimum.
+    ``flagged_before`` / ``harmed_before``: segment keys / exit metrics that blocked at an earlier
+    look (:attr:`CanaryDecision.segment_keys_flagged`, :attr:`CanaryDecision.metrics_harmed`);
+    they keep blocking until their own non-inferiority is shown (stopping rule).
+    ``planned_conversations``: candidate conversations planned by ``max_soak_days`` (the
+    denominator of the information fraction); None: projected from this look's rate.
+    ``require_weekly_cycle``: False for a rollout step (48 h cannot contain seven weekdays).
+    Use :func:`run_looks` for the daily looks of a canary with the stopping rule applied.
     """
     policy = policy or DecisionPolicy()
     c = spec.canary
@@ -772,10 +852,18 @@ def decide(
     soak_days = max(0.0, (t_asof - soak_start).total_seconds() / 86400.0)
     dec.soak = {"start": soak_start, "days": round(soak_days, 4), "weekdays_seen": counts["weekdays_seen"],
                 "min_soak_days": c.min_soak_days, "max_soak_days": c.max_soak_days}
-    t_info = min(1.0, soak_days / c.max_soak_days)
+    # information fraction from data: candidate conversations / planned by the maximum soak
+    if planned_conversations is None:
+        planned_conversations = n_c * c.max_soak_days / soak_days if soak_days > 0 else float(max(n_c, 1))
+    dec.planned_conversations = float(planned_conversations)
+    t_info = min(1.0, n_c / planned_conversations) if planned_conversations > 0 else 1.0
+    if soak_days >= c.max_soak_days - policy.soak_grace_hours / 24.0:
+        t_info = 1.0  # the final look spends what is left
     dec.information_fraction = round(t_info, 6)
+    pu = _per_user(data, filt)
+    ga = policy.guardrail_alpha
 
-    # ---- 1. absolute guardrails
+    # ---- 1. absolute guardrails (valid whatever the comparison looks like)
     rollback: list[str] = []
     n_sc = counts["served_candidate"]
     inc = counts["safety_incidents_candidate"]
@@ -786,12 +874,15 @@ def decide(
     )
     err_rate = counts["served_candidate_errors"] / n_sc
     base_err = counts["served_baseline_errors"] / max(counts["served_baseline"], 1)
-    lo, hi = _wilson(counts["served_candidate_errors"], n_sc)
+    deff_err = design_effect_rate(pu["candidate"]["err"], pu["candidate"]["conv"])
+    z_g = _z(ga)
+    lo, hi = _wilson(counts["served_candidate_errors"] / deff_err, n_sc / deff_err, z_g)
     enough = n_sc >= policy.guardrail_min_conversations
+    # the allowance is the spec's absolute maximum: the baseline's own error rate never raises it
     g_error = GuardrailResult(
-        "error_rate", err_rate, c.error_rate_max, bool(enough and err_rate > c.error_rate_max), enough,
-        f"candidate error rate {_pct(err_rate)} (95% CI {_pct(lo)}-{_pct(hi)}, n={n_sc:,}) vs max "
-        f"{_pct(c.error_rate_max)}; baseline {_pct(base_err)}"
+        "error_rate", lo, c.error_rate_max, bool(enough and lo > c.error_rate_max), enough,
+        f"candidate error rate {_pct(err_rate)} (one-sided {1 - ga:.0%} lower bound {_pct(lo)}, design effect "
+        f"{deff_err:.2f}, n={n_sc:,}) vs max {_pct(c.error_rate_max)}; baseline {_pct(base_err)}"
         + ("" if enough else f" (not evaluated below {policy.guardrail_min_conversations} conversations)"),
     )
     dec.guardrails = [g_safety, g_error]
@@ -833,35 +924,55 @@ def decide(
         dec.reasons = integrity
         return dec
 
-    # ---- 3. comparative guardrail: cost overrun
-    pu = _per_user(data, filt)
+    # ---- 3. comparative guardrails (one-sided lower bounds, relative to the baseline)
+    C, B = pu["candidate"], pu["baseline"]
+    comp: list[GuardrailResult] = []
+    xc, nc_, xb, nb_ = C["err"].sum(), C["conv"].sum(), B["err"].sum(), B["conv"].sum()
+    if nc_ > 0 and nb_ > 0:
+        r = _fm(xc, nc_, xb, nb_, deff_err, design_effect_rate(B["err"], B["conv"]), c.error_rate_allowance,
+                False, ga)
+        comp.append(GuardrailResult(
+            "error_rate_vs_baseline", float(r.ci_low), c.error_rate_allowance,
+            bool(enough and r.ci_low > c.error_rate_allowance), enough,
+            f"candidate - baseline error rate {r.estimate * 100:+.2f} pts (one-sided {1 - ga:.0%} lower bound "
+            f"{r.ci_low * 100:+.2f} pts) vs allowance +{c.error_rate_allowance * 100:g} pts"))
+    p95 = _p95_overall(data, filt, policy)
+    if p95 is not None:
+        lo95 = p95.interval(ga)[0]
+        ok95 = p95.nc >= policy.guardrail_min_conversations
+        comp.append(GuardrailResult(
+            "p95_latency", lo95, c.p95_ratio_max, bool(ok95 and lo95 > c.p95_ratio_max), ok95,
+            f"p95 latency candidate {p95.qc:,.0f} ms vs baseline {p95.qb:,.0f} ms = {p95.est:.3f}x (one-sided "
+            f"{1 - ga:.0%} lower bound {lo95:.3f}x) vs max {c.p95_ratio_max:g}x"))
     cost_res = None
     if counts["resolved_candidate"] > 0 and counts["resolved_baseline"] > 0 and counts["cost_baseline"] > 0:
-        cost_res = _cost_ratio(pu, c.cost_overrun_ratio, c.alpha)
-    enough = counts["resolved_candidate"] >= policy.cost_guardrail_min_resolutions and cost_res is not None
+        cost_res = _cost_ratio(pu, c.cost_overrun_ratio, ga)
+    enough_cost = counts["resolved_candidate"] >= policy.cost_guardrail_min_resolutions and cost_res is not None
     if cost_res is not None:
-        ratio = cost_res.estimate
-        g_cost = GuardrailResult(
-            "cost_overrun", ratio, c.cost_overrun_ratio, bool(enough and ratio > c.cost_overrun_ratio), enough,
+        lo_cost = float(cost_res.ci_low)
+        comp.append(GuardrailResult(
+            "cost_overrun", lo_cost, c.cost_overrun_ratio, bool(enough_cost and lo_cost > c.cost_overrun_ratio),
+            enough_cost,
             f"cost per resolution candidate ${cost_res.details['ratio_candidate']:.4f} vs baseline "
-            f"${cost_res.details['ratio_baseline']:.4f} = {ratio:.3f}x ({cost_res.confidence:.0%} CI "
-            f"{cost_res.ci_low:.3f}-{cost_res.ci_high:.3f}x) vs max {c.cost_overrun_ratio:g}x"
-            + ("" if enough else f" (not evaluated below {policy.cost_guardrail_min_resolutions} resolutions)"),
-        )
+            f"${cost_res.details['ratio_baseline']:.4f} = {cost_res.estimate:.3f}x (one-sided {1 - ga:.0%} lower "
+            f"bound {lo_cost:.3f}x) vs max {c.cost_overrun_ratio:g}x"
+            + ("" if enough_cost else f" (not evaluated below {policy.cost_guardrail_min_resolutions} resolutions)"),
+        ))
     else:
-        g_cost = GuardrailResult("cost_overrun", None, c.cost_overrun_ratio, False, False,
-                                 "no resolutions yet in one arm: not evaluated")
-    dec.guardrails.append(g_cost)
-    if g_cost.breached:
+        comp.append(GuardrailResult("cost_overrun", None, c.cost_overrun_ratio, False, False,
+                                    "no resolutions yet in one arm: not evaluated"))
+    dec.guardrails += comp
+    breached = [g for g in comp if g.breached]
+    if breached:
         dec.decision = ROLLBACK
-        dec.reasons = [f"guardrail cost_overrun: {g_cost.evidence}"]
+        dec.reasons = [f"guardrail {g.name}: {g.evidence}" for g in breached]
         return dec
 
     # ---- 4. minimum soak
     early: list[str] = []
     if soak_days < c.min_soak_days - policy.soak_grace_hours / 24.0:
         early.append(f"soak {soak_days:.1f} days < minimum {c.min_soak_days}")
-    if counts["weekdays_seen"] < 7:
+    if require_weekly_cycle and counts["weekdays_seen"] < 7:
         early.append(f"{counts['weekdays_seen']}/7 weekdays seen (need a full weekly cycle)")
     for arm, n in (("candidate", n_c), ("baseline", n_b)):
         if n < c.min_conversations_per_arm:
@@ -871,39 +982,67 @@ def decide(
         dec.reasons = ["too early: " + "; ".join(early)]
         return dec
 
-    # ---- 5. exit metrics
+    # ---- 5. exit metrics: non-inferiority (sequential, Holm) and harm
     dec.metrics_tested = True
     dec.look_fractions = _look_fractions(t_info, looks_so_far, soak_start, spec, policy.soak_grace_hours)
-    dec.metrics = _test_metrics(data, filt, spec, pu, dec.look_fractions, policy)
+    dec.metrics = _test_metrics(data, filt, spec, pu, dec.look_fractions, policy, harmed_before, p95)
     # ---- 6. segments and slow burn
-    dec.segments = _segments(data, filt, spec, policy, pu)
+    dec.segments = _segments(data, filt, spec, policy, pu, flagged_before)
+    return _conclude(dec, spec, policy, soak_days, t_info)
 
+
+def _coverage(segments: Sequence[SegmentFinding], policy: DecisionPolicy) -> list[str]:
+    """Reasons to HOLD because too much of the traffic was not judged (per check and dimension)."""
+    out = []
+    groups: dict[tuple[str, str], list[SegmentFinding]] = {}
+    for s in segments:
+        groups.setdefault((s.check, s.dimension), []).append(s)
+    for (check, dim), segs in groups.items():
+        unj = [s for s in segs if not s.tested]
+        share = sum(s.share for s in unj)
+        if unj and share > policy.max_unjudged_share + 1e-12:
+            names = ", ".join(f"{s.segment} ({s.share:.1%}, {s.n_candidate:,} of "
+                              f"{s.n_required if s.n_required is not None else '?'} needed)" for s in unj)
+            what = "escalation hand-off" if check == "handoff" else f"{check.replace('_', ' ')} by {dim}"
+            out.append(f"not judged - too small: {what}: {names} = {share:.1%} of the candidate's conversations "
+                       f"> {policy.max_unjudged_share:.0%} allowed unjudged")
+    return out
+
+
+def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days: float, t_info: float) -> CanaryDecision:
+    c = spec.canary
     passed = [m for m in dec.metrics if m.passed]
     failed = [m for m in dec.metrics if not m.passed]
-    flagged = [s for s in dec.segments if s.flagged]
+    harmed = [m for m in dec.metrics if m.blocking]
+    flagged = [s for s in dec.segments if s.blocking]
+    coverage = _coverage(dec.segments, policy)
     ok_metrics = len(passed) >= c.required_passing
-    if ok_metrics and not flagged:
+    judged = sum(s.tested for s in dec.segments)
+    if ok_metrics and not harmed and not flagged and not coverage:
         dec.decision = EXPAND
         dec.reasons = [
-            f"{len(passed)} of {len(dec.metrics)} exit metrics non-inferior (need {c.required_passing}); no "
-            f"guardrail breach; no segment significantly worse ({sum(s.tested for s in dec.segments)} tested); "
-            f"soak {soak_days:.1f} days",
+            f"{len(passed)} of {len(dec.metrics)} exit metrics non-inferior (need {c.required_passing}); none "
+            f"shown worse than its margin; no guardrail breach; no segment worse ({judged} of "
+            f"{len(dec.segments)} judged, unjudged within {policy.max_unjudged_share:.0%} of traffic per "
+            f"dimension); soak {soak_days:.1f} days",
         ] + [m.describe() for m in dec.metrics]
         return dec
-    reasons: list[str] = []
-    for s in flagged:
-        reasons.append(f"segment significantly worse: {s.reason}")
+    reasons: list[str] = [f"exit metric worse than its margin: {m.describe()}" for m in harmed]
+    reasons += [f"segment significantly worse: {s.reason}" if s.flagged else
+                f"segment still blocking: {s.reason}" for s in flagged]
+    reasons += coverage
     if not ok_metrics:
         reasons.append(
             f"inconclusive: {len(passed)} of {len(dec.metrics)} exit metrics shown non-inferior "
             f"(need {c.required_passing})"
         )
-    elif flagged:
+    elif harmed or flagged or coverage:
         reasons.append(
             f"totals pass ({len(passed)} of {len(dec.metrics)} exit metrics non-inferior) but "
-            f"{len(flagged)} segment(s) block expansion"
+            f"{len(harmed)} metric(s) worse than the margin, {len(flagged)} segment(s) worse and "
+            f"{len(coverage)} dimension(s) not judged block expansion"
         )
-    reasons += [m.describe() for m in failed]
+    reasons += [m.describe() for m in failed if not m.blocking]
     if t_info >= 1.0:
         reasons.append(
             f"maximum soak ({c.max_soak_days} days) reached without meeting the exit criteria: roll back or "
@@ -912,6 +1051,72 @@ def decide(
     dec.decision = HOLD
     dec.reasons = reasons
     return dec
+
+
+def complete_days(data: cs.CohortData, spec: Any, *, canary_start: datetime | str | None = None,
+                  data_end: datetime | str | None = None, policy: DecisionPolicy | None = None) -> list[datetime]:
+    """The daily look times (UTC midnights) whose day is fully covered by the data: a look at
+    ``day`` is taken only when ``data_end`` (the feed's end; default the last conversation) reaches
+    within ``policy.look_tolerance_minutes`` of it. An hourly run at 6.04 days takes no day-7 look."""
+    from datetime import timedelta
+
+    policy = policy or DecisionPolicy()
+    first, last = data.time_range()
+    if first is None:
+        return []
+    start = cs.to_utc_naive(canary_start) or first
+    end = cs.to_utc_naive(data_end) or last
+    tol = timedelta(minutes=policy.look_tolerance_minutes)
+    day = datetime(start.year, start.month, start.day) + timedelta(days=1)
+    out = []
+    while day <= end + tol and (day - start).total_seconds() / 86400.0 <= spec.canary.max_soak_days + 1:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def run_looks(spec: Any, traffic: Any, *, representativeness: Any = None, policy: DecisionPolicy | None = None,
+              canary_start: datetime | str | None = None, data_end: datetime | str | None = None,
+              expected_share: float | None = None, eligible_locales: Sequence[str] | None = None,
+              planned_conversations: float | None = None) -> list[CanaryDecision]:
+    """The canary's daily looks, end to end, with the stopping rule of the exit criteria:
+
+    * looks only at complete days (:func:`complete_days`); alpha is spent only at looks where the
+      metrics were tested, with information fraction = candidate conversations / planned
+      conversations by the maximum soak (fixed at the first tested look from its rate, unless
+      ``planned_conversations`` is given);
+    * a metric shown worse than its margin, or a segment flagged, at any look keeps blocking
+      until its own non-inferiority is shown (passed to every later look);
+    * EXPAND and ROLLBACK are terminal: no look is taken after them; the look at the maximum soak
+      is the last.
+
+    Returns the decisions in order (the last one is the canary's decision)."""
+    policy = policy or DecisionPolicy()
+    data = traffic if isinstance(traffic, cs.CohortData) else cs.load(traffic, spec,
+                                                                        eligible_locales=eligible_locales)
+    days = complete_days(data, spec, canary_start=canary_start, data_end=data_end, policy=policy)
+    out: list[CanaryDecision] = []
+    fractions: list[float] = []
+    flagged: list[str] = []
+    harmed: list[str] = []
+    planned = planned_conversations
+    if not days:
+        return out
+    for day in days:
+        dec = decide(spec, data, as_of=day, looks_so_far=list(fractions), representativeness=representativeness,
+                     expected_share=expected_share, policy=policy, canary_start=canary_start,
+                     flagged_before=flagged, harmed_before=harmed, planned_conversations=planned)
+        out.append(dec)
+        if dec.metrics_tested:
+            if planned is None:
+                planned = dec.planned_conversations  # fixed at the first tested look
+            fractions.append(float(dec.information_fraction))
+            flagged = sorted(set(flagged) - {s.key for s in dec.segments if s.noninferior}
+                             | set(dec.segment_keys_flagged))
+            harmed = sorted(set(harmed) - {m.name for m in dec.metrics if m.passed} | set(dec.metrics_harmed))
+        if dec.decision in (EXPAND, ROLLBACK) or (dec.metrics_tested and dec.information_fraction >= 1.0):
+            break
+    return out
 
 
 # ------------------------------------------------------------------ clustering by user
@@ -1037,7 +1242,8 @@ def _csat_stats(u: dict[str, np.ndarray]) -> tuple[float, float, float, float]:
 
 
 def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: dict, fractions: list[float],
-                  policy: DecisionPolicy) -> list[MetricResult]:
+                  policy: DecisionPolicy, harmed_before: Sequence[str] = (),
+                  p95: _P95Test | None = None) -> list[MetricResult]:
     c = spec.canary
     cond, params = cs._as_of_filter(as_of)
     C, B = pu["candidate"], pu["baseline"]
@@ -1068,12 +1274,10 @@ def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: di
                 run = (lambda a: (lambda al: welch_noninferiority_summary(*a, margin, al, dc, db)))(
                     (mc, varc, n_c, mb, varb, n_b))
         elif name == "p95_latency_ms":
-            a = {arm: _np(data, f"SELECT user_idx, unnest(latencies) AS lat FROM {{facts}} WHERE cohort = ? AND "
-                                f"{cond}", [arm] + params) for arm in ("candidate", "baseline")}
-            n_c, n_b = a["candidate"]["lat"].size, a["baseline"]["lat"].size
-            if n_c >= 20 and n_b >= 20:
-                p95 = _P95Test(a["candidate"]["lat"], a["candidate"]["user_idx"], a["baseline"]["lat"],
-                               a["baseline"]["user_idx"], 0.95, policy.n_boot, policy.bootstrap_seed)
+            if p95 is None:
+                p95 = _p95_overall(data, as_of, policy)
+            if p95 is not None:
+                n_c, n_b = p95.nc, p95.nb
                 vc, vb = p95.qc, p95.qb
                 run = ("p95", p95)
         elif name == "cost_per_resolution":
@@ -1099,6 +1303,7 @@ def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: di
         pvals[name] = run[1].p_value(results[name].margin) if isinstance(run, tuple) else float(run(c.alpha).p_value)
     # Holm step-down with group-sequential levels (untestable metrics count in m: conservative)
     m = len(c.metrics)
+    harm_level = _harm_level(spec, policy)
     order = sorted(pvals, key=lambda k: (pvals[k], k))
     still = True
     for j, name in enumerate(order):
@@ -1125,7 +1330,29 @@ def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: di
             res.details = {k: v for k, v in r.details.items() if isinstance(v, (int, float, str, bool))}
             res.details["statistic"] = float(r.statistic)
         res.ci_level = 1 - 2 * lvl
+        # harm: inferiority established (H0 "not worse than the margin" rejected), one-sided at harm_level
+        res.harm_p_value = float(min(1.0, max(0.0, 1.0 - pvals[name])))
+        res.harm_level = harm_level
+        res.harmed = bool(res.harm_p_value <= harm_level)
+    for name in harmed_before:
+        res = results.get(name)
+        if res is not None and not res.harmed and not res.passed:
+            res.harm_persisted = True
     return [results[mt.name] for mt in c.metrics]
+
+
+def _harm_level(spec: Any, policy: DecisionPolicy) -> float:
+    return policy.harm_alpha if policy.harm_alpha is not None else spec.canary.alpha / len(spec.canary.metrics)
+
+
+def _p95_overall(data: cs.CohortData, as_of: datetime | None, policy: DecisionPolicy) -> _P95Test | None:
+    cond, params = cs._as_of_filter(as_of)
+    a = {arm: _np(data, f"SELECT user_idx, unnest(latencies) AS lat FROM {{facts}} WHERE cohort = ? AND "
+                        f"{cond}", [arm] + params) for arm in ("candidate", "baseline")}
+    if a["candidate"]["lat"].size < 20 or a["baseline"]["lat"].size < 20:
+        return None
+    return _P95Test(a["candidate"]["lat"], a["candidate"]["user_idx"], a["baseline"]["lat"],
+                    a["baseline"]["user_idx"], 0.95, policy.n_boot, policy.bootstrap_seed)
 
 
 def _grouped_rate(df: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
@@ -1171,33 +1398,72 @@ def _grouped_mean(df: Any) -> dict[tuple[str, str], tuple[float, float, float, f
     return out
 
 
+def _seg_label(f: SegmentFinding) -> str:
+    if f.check == "handoff":
+        return "handoff"
+    if f.check == "p95_latency":
+        return f"p95 {f.dimension} {f.segment}"
+    return f"{f.dimension} {f.segment}"
+
+
+def _z(p: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.isf(p))
+
+
+def _segment_se_max(detect: float, margin: float, policy: DecisionPolicy, log: bool = False) -> float:
+    """Largest standard error with which a true difference of ``-detect`` (ratio ``detect`` on the
+    log scale for p95) is flagged by the one-sided harm test at ``segment_alpha`` with
+    ``segment_power``: ``SE <= (detect - margin) / (z_alpha + z_power)``."""
+    gap = (math.log(detect) - math.log(margin)) if log else (detect - margin)
+    return max(gap, 0.0) / (_z(policy.segment_alpha) + _z(1 - policy.segment_power))
+
+
+def _required_n(var_unit: float, deff_c: float, deff_b: float, n_b: float, se_max: float) -> float:
+    """Candidate units needed for ``SE <= se_max`` given the baseline's ``n_b`` units:
+    ``var (deff_c / n_c + deff_b / n_b) <= se_max^2``."""
+    if se_max <= 0 or var_unit <= 0:
+        return math.inf if se_max <= 0 else 0.0
+    room = se_max**2 - var_unit * deff_b / max(n_b, 1e-9)
+    return math.inf if room <= 0 else var_unit * deff_c / room
+
+
 def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: DecisionPolicy,
-              pu: dict[str, dict[str, np.ndarray]]) -> list[SegmentFinding]:
+              pu: dict[str, dict[str, np.ndarray]], flagged_before: Sequence[str] = ()) -> list[SegmentFinding]:
+    """The segment watch (see the module docstring, step 6, and the exit criteria, section 6)."""
+    import polars as pl
     from scipy.stats import norm
     from scipy.stats import t as tdist
 
     c = spec.canary
     cond, params = cs._as_of_filter(as_of)
     res_m, csat_m = _seg_margins(spec, policy)
+    p95_m = _p95_seg_margin(spec, policy)
+    a_s = policy.segment_alpha
     tests: list[dict[str, Any]] = []
+    n_cand = max(float(pu["candidate"]["conv"].sum()), 1.0)
 
-    def add_rate(check: str, dim: str, seg: str, cc: tuple, bb: tuple, margin: float) -> None:
+    def add_rate(check: str, dim: str, seg: str, cc: tuple, bb: tuple, margin: float, detect: float,
+                 share: float) -> None:
         (xc, nc, dc), (xb, nb, db) = cc, bb
         tests.append({"check": check, "dimension": dim, "segment": seg, "nc": nc, "nb": nb, "margin": margin,
                       "vc": xc / nc if nc else None, "vb": xb / nb if nb else None, "kind": "rate",
-                      "args": (xc, nc, xb, nb, dc, db)})
+                      "args": (xc, nc, xb, nb, dc, db), "detect": detect, "share": share})
 
-    for dim in c.segments:
-        if dim not in ("locale", "persona", "channel"):
-            continue
+    seg_dims = [d for d in c.segments if d in ("locale", "persona", "channel")]
+    for dim in seg_dims:
         df = data.sql(f"""SELECT {dim} AS seg, cohort, sum(resolved)::DOUBLE AS x,
-                                 sum(has_outcome::INTEGER)::DOUBLE AS n
+                                 sum(has_outcome::INTEGER)::DOUBLE AS n, count(*)::DOUBLE AS conv
                           FROM {{facts}} WHERE cohort IS NOT NULL AND {cond}
                           GROUP BY {dim}, cohort, user_idx""", params)
         g = _grouped_rate(df)
+        conv = {(str(r[0]), r[1]): float(r[2]) for r in
+                df.group_by("seg", "cohort").agg(pl.col("conv").sum()).iter_rows()}
         for seg in sorted({k[0] for k in g}):
             add_rate("resolution", dim, seg, g.get((seg, "candidate"), (0.0, 0.0, 1.0)),
-                     g.get((seg, "baseline"), (0.0, 0.0, 1.0)), res_m)
+                     g.get((seg, "baseline"), (0.0, 0.0, 1.0)), res_m, policy.resolution_segment_detect,
+                     conv.get((seg, "candidate"), 0.0) / n_cand)
     # CSAT by conversation length (tone drift)
     edges = list(policy.length_buckets)
     labels = _bucket_labels(edges)
@@ -1208,64 +1474,142 @@ def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: De
                       FROM {{facts}} WHERE cohort IS NOT NULL AND csat IS NOT NULL AND {cond}
                       GROUP BY seg, cohort, user_idx""", params)
     gm = _grouped_mean(df)
+    share_len = dict(data.fetch(f"""SELECT {case} AS seg, count(*)::DOUBLE FROM {{facts}}
+                                    WHERE cohort = 'candidate' AND {cond} GROUP BY seg""", params))
     nan4 = (float("nan"), float("nan"), 0.0, 1.0)
     for lab in labels:
         mc = gm.get((lab, "candidate"), nan4)
         mb = gm.get((lab, "baseline"), nan4)
         tests.append({"check": "csat_by_length", "dimension": "turns", "segment": lab, "nc": mc[2], "nb": mb[2],
-                      "margin": csat_m, "kind": "mean", "args": (mc, mb),
-                      "vc": mc[0] if mc[2] else None, "vb": mb[0] if mb[2] else None})
+                      "margin": csat_m, "kind": "mean", "args": (mc, mb), "detect": policy.csat_segment_detect,
+                      "vc": mc[0] if mc[2] else None, "vb": mb[0] if mb[2] else None,
+                      "share": float(share_len.get(lab, 0.0)) / n_cand})
     # escalation hand-off quality
     C, B = pu["candidate"], pu["baseline"]
     if C["hn"].sum() or B["hn"].sum():
         add_rate("handoff", "handoff", "escalation hand-off complete",
                  (C["hx"].sum(), C["hn"].sum(), design_effect_rate(C["hx"], C["hn"])),
-                 (B["hx"].sum(), B["hn"].sum(), design_effect_rate(B["hx"], B["hn"])), policy.handoff_margin)
+                 (B["hx"].sum(), B["hn"].sum(), design_effect_rate(B["hx"], B["hn"])), policy.handoff_margin,
+                 policy.handoff_detect, 1.0)
+    # p95 latency per segment (cluster bootstrap by user, log ratio)
+    for dim in seg_dims:
+        lat = {arm: _np(data, f"""SELECT {dim} AS seg, user_idx, unnest(latencies) AS lat FROM {{facts}}
+                                  WHERE cohort = ? AND {cond}""", [arm] + params) for arm in ("candidate", "baseline")}
+        conv = dict(data.fetch(f"""SELECT {dim}, count(*)::DOUBLE FROM {{facts}} WHERE cohort = 'candidate' AND {cond}
+                                   GROUP BY {dim}""", params))
+        segs = sorted(set(map(str, lat["candidate"]["seg"])) | set(map(str, lat["baseline"]["seg"])))
+        for k, seg in enumerate(segs):
+            sc, sb = lat["candidate"]["seg"] == seg, lat["baseline"]["seg"] == seg
+            nc, nb = int(sc.sum()), int(sb.sum())
+            t = {"check": "p95_latency", "dimension": dim, "segment": seg, "nc": nc, "nb": nb, "margin": p95_m,
+                 "kind": "p95", "detect": policy.p95_segment_detect, "vc": None, "vb": None,
+                 "share": float(conv.get(seg, 0.0)) / n_cand, "args": None}
+            if nc >= 20 and nb >= 20:
+                t["args"] = _P95Test(lat["candidate"]["lat"][sc], lat["candidate"]["user_idx"][sc],
+                                     lat["baseline"]["lat"][sb], lat["baseline"]["user_idx"][sb], 0.95,
+                                     policy.segment_n_boot, policy.bootstrap_seed + 1 + k)
+                t["vc"], t["vb"] = t["args"].qc, t["args"].qb
+            tests.append(t)
 
-    # one-sided "candidate worse than baseline beyond the margin" p-values
+    before = set(flagged_before)
     findings: list[SegmentFinding] = []
-    tested_idx = []
     for t in tests:
-        ok = t["nc"] >= policy.segment_min_conversations and t["nb"] >= policy.segment_min_conversations
+        key = f"{t['check']}|{t['dimension']}|{t['segment']}"
         f = SegmentFinding(check=t["check"], dimension=t["dimension"], segment=t["segment"],
                            n_candidate=int(t["nc"]), n_baseline=int(t["nb"]), value_candidate=t["vc"],
                            value_baseline=t["vb"], estimate=None, ci_low=None, ci_high=None, margin=t["margin"],
-                           p_value=None, p_adjusted=None, flagged=False, tested=ok)
-        if ok:
-            if t["kind"] == "rate":
-                xc, nc, xb, nb, dc, db = t["args"]
-                f.deff_candidate, f.deff_baseline = dc, db
-                z = stats.farrington_manning_z(xc / dc, nc / dc, xb / db, nb / db, -t["margin"])
-                f.p_value = float(norm.cdf(z))  # H1: p_c - p_b < -margin
-                r = _fm(xc, nc, xb, nb, dc, db, t["margin"], True, 0.025)
-            else:
-                (m1, v1, n1, d1), (m2, v2, n2, d2) = t["args"]
-                f.deff_candidate, f.deff_baseline = d1, d2
-                r = welch_noninferiority_summary(m1, v1, n1, m2, v2, n2, t["margin"], 0.025, d1, d2)
-                f.p_value = float(tdist.cdf(r.statistic, r.details["df"]))  # H1: mean_c - mean_b < -margin
+                           p_value=None, p_adjusted=None, flagged=False, tested=False, detect=t["detect"],
+                           share=float(t["share"]), key=key)
+        floor_ok = t["nc"] >= policy.segment_min_conversations and t["nb"] >= policy.segment_min_conversations
+        if t["kind"] == "rate" and floor_ok:
+            xc, nc, xb, nb, dc, db = t["args"]
+            f.deff_candidate, f.deff_baseline = dc, db
+            pb = xb / nb
+            f.se_max = _segment_se_max(t["detect"], t["margin"], policy)
+            var = max(pb * (1 - pb), 1e-4)
+            f.se = math.sqrt(var * (dc / nc + db / nb))
+            need = _required_n(var, dc, db, nb, f.se_max)
+            z = stats.farrington_manning_z(xc / dc, nc / dc, xb / db, nb / db, -t["margin"])
+            f.p_value = float(norm.cdf(z))  # H1: p_c - p_b < -margin
+            f.p_noninferior = 1.0 - f.p_value
+            r = _fm(xc, nc, xb, nb, dc, db, t["margin"], True, a_s)
             f.estimate, f.ci_low, f.ci_high = float(r.estimate), float(r.ci_low), float(r.ci_high)
-            tested_idx.append(len(findings))
+        elif t["kind"] == "mean" and floor_ok:
+            (m1, v1, n1, d1), (m2, v2, n2, d2) = t["args"]
+            f.deff_candidate, f.deff_baseline = d1, d2
+            f.se_max = _segment_se_max(t["detect"], t["margin"], policy)
+            var = max(v2 if np.isfinite(v2) else 1.0, 1e-4)
+            f.se = math.sqrt(var * (d1 / n1 + d2 / n2))
+            need = _required_n(var, d1, d2, n2, f.se_max)
+            r = welch_noninferiority_summary(m1, v1, n1, m2, v2, n2, t["margin"], a_s, d1, d2)
+            f.p_value = float(tdist.cdf(r.statistic, r.details["df"]))  # H1: mean_c - mean_b < -margin
+            f.p_noninferior = 1.0 - f.p_value
+            f.estimate, f.ci_low, f.ci_high = float(r.estimate), float(r.ci_low), float(r.ci_high)
+        elif t["kind"] == "p95" and t["args"] is not None:
+            p95 = t["args"]
+            f.se_max = _segment_se_max(t["detect"], t["margin"], policy, log=True)
+            f.se = p95.sd
+            need = t["nc"] * (p95.sd / f.se_max) ** 2 if f.se_max > 0 else math.inf
+            f.p_noninferior = p95.p_value(t["margin"])
+            f.p_value = 1.0 - f.p_noninferior
+            f.estimate = float(p95.est)
+            f.ci_low, f.ci_high = p95.interval(a_s)
+        else:
+            need = math.inf
+        if f.p_value is not None:
+            f.n_required = int(math.ceil(max(need, policy.segment_min_conversations))) if np.isfinite(need) else None
+            f.tested = bool(np.isfinite(need) and t["nc"] >= need and f.se is not None and f.se <= f.se_max + 1e-12)
+            f.p_adjusted = f.p_value
+            f.noninferior = bool(f.p_noninferior <= a_s)
+            f.flagged = bool(f.tested and f.p_value <= a_s)
+        f.persisted = bool(key in before and not f.flagged and not f.noninferior)
+        f.reason = _segment_reason(f)
         findings.append(f)
-    if tested_idx:
-        adj = stats.holm_adjust([findings[i].p_value for i in tested_idx], c.alpha)
-        for i, pa_, rej in zip(tested_idx, adj.adjusted, adj.reject, strict=True):
-            f = findings[i]
-            f.p_adjusted = float(pa_)
-            f.flagged = bool(rej)
-            f.reason = _segment_reason(f, len(tested_idx))
     return findings
 
 
-def _segment_reason(f: SegmentFinding, m: int) -> str:
+def _p95_seg_margin(spec: Any, policy: DecisionPolicy) -> float:
+    if policy.p95_segment_margin is not None:
+        return float(policy.p95_segment_margin)
+    return float({m.name: m.margin for m in spec.canary.metrics}.get("p95_latency_ms", 1.10))
+
+
+def _segment_reason(f: SegmentFinding) -> str:
+    if f.estimate is None:
+        return f"{_seg_label(f)}: not judged - too small (no data in an arm)"
     if f.check == "csat_by_length":
         what = f"turns {f.segment}: CSAT {f.estimate:+.2f} (candidate {f.value_candidate:.2f} vs baseline " \
-               f"{f.value_baseline:.2f}), 95% CI [{f.ci_low:+.2f}, {f.ci_high:+.2f}]"
+               f"{f.value_baseline:.2f}), CI [{f.ci_low:+.2f}, {f.ci_high:+.2f}]"
         margin = f"-{f.margin:g}-point margin"
+    elif f.check == "p95_latency":
+        what = (f"{f.dimension} {f.segment}: p95 latency {f.estimate:.3f}x (candidate {f.value_candidate:,.0f} ms vs "
+                f"baseline {f.value_baseline:,.0f} ms), CI [{f.ci_low:.3f}, {f.ci_high:.3f}]x")
+        margin = f"{f.margin:g}x margin"
     else:
         label = "hand-off complete" if f.check == "handoff" else "resolution"
         head = f"{f.dimension} {f.segment}" if f.check == "resolution" else "escalation hand-off"
         what = (f"{head}: {label} {f.estimate * 100:+.1f} pts (candidate {f.value_candidate:.1%} vs baseline "
-                f"{f.value_baseline:.1%}), 95% CI [{f.ci_low * 100:+.1f}, {f.ci_high * 100:+.1f}] pts")
+                f"{f.value_baseline:.1%}), CI [{f.ci_low * 100:+.1f}, {f.ci_high * 100:+.1f}] pts")
         margin = f"-{f.margin * 100:g}-pt margin"
-    return (f"{what}, p={_fmt_p(f.p_value)} (Holm-adjusted over {m} segment tests {_fmt_p(f.p_adjusted)}); "
-            f"{'worse than the ' + margin if f.flagged else 'not significantly worse than the ' + margin}")
+    if not f.tested:
+        need = f"{f.n_required:,}" if f.n_required is not None else "more"
+        status = (f"not judged - too small: {f.n_candidate:,} candidate units, {need} needed to detect "
+                  f"{_fmt_detect(f)} at the stated power")
+        if f.persisted:
+            status += "; still blocking: flagged at an earlier look, non-inferiority not shown since"
+        return f"{what}, harm p={_fmt_p(f.p_value)}; {status}"
+    if f.flagged:
+        status = f"worse than the {margin}"
+    elif f.persisted:
+        status = f"flagged at an earlier look; non-inferiority to the {margin} not shown since (p={_fmt_p(f.p_noninferior)})"
+    else:
+        status = f"not significantly worse than the {margin}"
+    return f"{what}, harm p={_fmt_p(f.p_value)}; {status}"
+
+
+def _fmt_detect(f: SegmentFinding) -> str:
+    if f.check == "p95_latency":
+        return f"{f.detect:g}x"
+    if f.check == "csat_by_length":
+        return f"-{f.detect:g} points"
+    return f"-{f.detect * 100:g} pts"

@@ -18,9 +18,9 @@ What differs from the canary, and why:
   the rollout follows; a 48-hour step cannot contain seven weekdays. Every other early-stop rule
   (soak duration, minimum conversations per arm) still applies.
 
-The canary's ``decide`` enforces the weekly cycle without a switch, so when it stops *only*
-there, this module finishes the same steps 5-7 with the canary's own test functions
-(``_per_user``, ``_test_metrics``, ``_segments``) — one implementation of the statistics.
+The step calls the canary's ``decide`` with ``require_weekly_cycle=False``: one implementation of
+the statistics and of the decision rule (harm blocks, comparative guardrails on lower confidence
+bounds, segments judged only with power, unjudged-traffic limit).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class StepAnalysis:
             "metrics_passed": d.metrics_passed, "required_passing": d.required_passing,
             "segments_flagged": d.segments_flagged,
             "segments_tested": sum(s.tested for s in d.segments),
+            "segments_not_judged": d.segments_not_judged, "metrics_harmed": d.metrics_harmed,
             "guardrails": [{"name": g.name, "value": g.value, "threshold": g.threshold, "breached": g.breached,
                             "evidence": g.evidence} for g in d.guardrails],
             "srm": d.srm, "counts": d.counts, "mismatches": d.mismatches, "soak": d.soak,
@@ -83,44 +84,8 @@ def analyze_step(spec, traffic: Any, *, percentage: float, step_start: datetime,
     policy = policy or cd.DecisionPolicy()
     sspec = step_spec(spec, percentage, min_hours)
     data = traffic if isinstance(traffic, cs.CohortData) else cs.load(traffic, sspec)
-    dec = cd.decide(sspec, data, as_of=as_of, looks_so_far=[], canary_start=step_start, policy=policy)
-    early = dec.decision == cd.HOLD and dec.reasons and dec.reasons[0].startswith("too early:")
-    if not early:
-        return StepAnalysis(percentage, dec.decision, list(dec.reasons), dec)
-    parts = [p.strip() for p in dec.reasons[0][len("too early:"):].split(";")]
-    if not parts or any(WEEKLY_RULE not in p for p in parts):
-        return StepAnalysis(percentage, cd.HOLD, list(dec.reasons), dec)
-
-    # Only the weekly-cycle rule stopped the canary analysis: finish steps 5-7 with its functions.
-    t_asof = cs.to_utc_naive(as_of)
-    dec.metrics_tested = True
-    dec.look_fractions = [1.0]
-    pu = cd._per_user(data, t_asof)
-    dec.metrics = cd._test_metrics(data, t_asof, sspec, pu, [1.0], policy)
-    dec.segments = cd._segments(data, t_asof, sspec, policy, pu)
-    passed = [m for m in dec.metrics if m.passed]
-    failed = [m for m in dec.metrics if not m.passed]
-    flagged = [s for s in dec.segments if s.flagged]
-    need = sspec.canary.required_passing
-    soak = dec.soak.get("days", 0.0)
-    if len(passed) >= need and not flagged:
-        dec.decision = cd.EXPAND
-        dec.reasons = [
-            f"{len(passed)} of {len(dec.metrics)} exit metrics non-inferior (need {need}); no guardrail breach; "
-            f"no segment significantly worse ({sum(s.tested for s in dec.segments)} tested); step window "
-            f"{soak * 24:.0f} h at {percentage:g}%",
-        ] + [m.describe() for m in dec.metrics]
-    else:
-        reasons = [f"segment significantly worse: {s.reason}" for s in flagged]
-        if len(passed) < need:
-            reasons.append(f"inconclusive: {len(passed)} of {len(dec.metrics)} exit metrics shown non-inferior "
-                           f"(need {need})")
-        elif flagged:
-            reasons.append(f"totals pass ({len(passed)} of {len(dec.metrics)} exit metrics non-inferior) but "
-                           f"{len(flagged)} segment(s) block the next step")
-        reasons += [m.describe() for m in failed]
-        dec.decision = cd.HOLD
-        dec.reasons = reasons
+    dec = cd.decide(sspec, data, as_of=as_of, looks_so_far=[], canary_start=step_start, policy=policy,
+                    require_weekly_cycle=False)
     return StepAnalysis(percentage, dec.decision, list(dec.reasons), dec, weekly_cycle_waived=True)
 
 
