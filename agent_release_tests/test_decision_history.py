@@ -247,3 +247,65 @@ def test_a_crash_between_child_rows_and_looks_leaves_no_duplicates(inputs, monke
     dl.append_canary_looks(lake, RID, looks, metrics, segs, manifest_hash="m", evaluation_id="e")
     assert dl.canary_look_metrics(lake, RID).height == 2 and dl.canary_look_segments(lake, RID).height == 2
     assert dl.latest_canary_decision(lake, RID)["decision"] == "EXPAND"
+
+
+# ------------------------------------------------------------------------------ the asset
+class _FakeDecision:
+    """Stands in for evals.gate.decide's result (the gate's criteria are tested in test_evals)."""
+
+    def __init__(self, spec, extra_inputs):
+        self.decision, self.reasons, self.config_hash = "PROMOTE", ["all four criteria pass"], "cfg"
+        self.extra_inputs = extra_inputs
+        self._row = {"release_id": spec.release_id, "spec_hash": spec.spec_hash, "decided_at": datetime.now(UTC),
+                     "decision": "PROMOTE", "reasons": json.dumps(self.reasons), "config_hash": "cfg",
+                     "inputs_json": json.dumps(extra_inputs, sort_keys=True)}
+
+    def to_row(self):
+        return dict(self._row)
+
+
+def test_gate_asset_appends_with_the_manifest_and_the_check_follows_the_inputs(inputs, monkeypatch):
+    import dagster as dg
+
+    import agent_release.evals.gate as gate_mod
+    import agent_release.evals.report as report_mod
+    import agent_release.evals.scenarios as scen_mod
+    from agent_release.defs.evals import FINDINGS, GOLDEN, SCENARIOS, gate_decision, gate_promoted
+    from agent_release.defs.partitions import RELEASES
+    from agent_release.defs.resources import WarehouseResource
+
+    seen = []
+    monkeypatch.setattr(gate_mod, "decide", lambda spec, *a, extra_inputs=None, **kw:
+                        seen.append(extra_inputs) or _FakeDecision(spec, extra_inputs))
+    monkeypatch.setattr(report_mod, "render_gate_markdown", lambda d: "report")
+    monkeypatch.setattr(report_mod, "render_gate_report_html", lambda d, **kw: "<html></html>")
+    monkeypatch.setattr(scen_mod, "scenario_summary", lambda df: {"by_kind": df})
+    lake = Lake.default()
+    for t in (GOLDEN, FINDINGS, SCENARIOS):
+        lake.write(t, pl.DataFrame({"release_id": [RID]}), partition=RID)
+
+    def run():
+        with dg.instance_for_test() as inst:
+            inst.add_dynamic_partitions(RELEASES, [RID])
+            res = dg.materialize([gate_decision, gate_promoted], partition_key=RID, instance=inst,
+                                 resources={"warehouse": WarehouseResource()}, raise_on_error=False)
+        mat = res.asset_materializations_for_node("evals__gate_decision")[0].metadata
+        checks = [e.event_specific_data for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        return mat, checks[0].passed
+
+    mat, passed = run()
+    m = input_manifest(load_release(RID))
+    assert passed and mat["manifest_hash"].value == m.manifest_hash and mat["appended"].value is True
+    assert "golden_set" in mat["input_manifest"].value
+    assert seen[0]["manifest_hash"] == m.manifest_hash and seen[0]["input_manifest"] == m.components
+    assert dl.current_gate_decision(lake, RID)["manifest_hash"] == m.manifest_hash
+    # a re-run on the same inputs appends nothing
+    mat, passed = run()
+    assert passed and mat["appended"].value is False and dl.gate_history(lake, RID).height == 1
+    # an input changes: the blocking check fails until the gate runs again
+    _edit_prices(inputs)
+    from agent_release.defs.evals import gate_status
+
+    assert gate_status(lake, RID)[-1] == "STALE"
+    mat, passed = run()
+    assert passed and mat["appended"].value is True and dl.gate_history(lake, RID).height == 2
