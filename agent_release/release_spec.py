@@ -73,20 +73,29 @@ class GateSpec:
     blocking_severities: tuple[str, ...] = ("high", "critical")
     confidence: float = 0.95
     scenario_trials: int = 3
-    #: golden accuracy: "ci_lower" = non-inferiority (lower bound of the paired interval of
-    #: candidate − baseline ≥ −tolerance); "point" = the point estimate only (interval reported).
-    golden_rule: str = "ci_lower"
-    #: new high-severity failure: "reproduced" = the candidate fails the probe in ≥ 50% of its
-    #: adversarial_trials (a stochastic agent's one-off sample does not block); "any" = one failure.
-    new_failure_rule: str = "reproduced"
+    #: golden accuracy: "point_and_harm" (default, the seed's rule) = PASS iff the point estimate of
+    #: candidate − baseline ≥ −tolerance, plus a harm test (paired, template-clustered, one-sided at
+    #: golden_harm_alpha) that names a shown regression; "ci_lower" = non-inferiority (lower bound of
+    #: the paired interval ≥ −tolerance); "point" = point estimate only, no harm test.
+    golden_rule: str = "point_and_harm"
+    golden_harm_alpha: float = 0.05
+    #: new high-severity failure, judged per prompt (group): "per_prompt" (default) = a prompt fails
+    #: when it fails in ≥ half of its adversarial_trials attempts, errored attempts are unknown;
+    #: "any" = one failed attempt fails the prompt; "reproduced" = old name of "per_prompt".
+    new_failure_rule: str = "per_prompt"
     adversarial_trials: int = 3
     #: p95 latency / cost: "ci_upper" = the upper bound must be within budget; "point" = estimate.
     latency_rule: str = "ci_upper"
     cost_rule: str = "ci_upper"
+    #: replay error rate (conversations with a failed turn): candidate − baseline ≤ this many points,
+    #: "ci_upper" = on the upper bound of the one-sided Farrington–Manning test; "point" = estimate.
+    replay_error_rate_margin_points: float = 1.0
+    replay_error_rule: str = "ci_upper"
 
     def rules(self) -> dict:
         return {"golden_accuracy": self.golden_rule, "new_high_severity": self.new_failure_rule,
-                "p95_latency": self.latency_rule, "cost_per_resolution": self.cost_rule}
+                "p95_latency": self.latency_rule, "cost_per_resolution": self.cost_rule,
+                "replay_error_rate": self.replay_error_rule, "model_pin": "exact"}
 
 
 @dataclass(frozen=True)
@@ -227,9 +236,18 @@ def _gate(obj: Any) -> GateSpec:
             raise SpecError(f"{w}.{key}", f"must be one of {', '.join(options)}")
         return v
 
+    err_margin = _typed(obj, "replay_error_rate_margin_points", float, w, 1.0)
+    if not 0 <= err_margin <= 20:
+        raise SpecError(f"{w}.replay_error_rate_margin_points", "is in points (0-20)")
+    harm_alpha = _typed(obj, "golden_harm_alpha", float, w, 0.05)
+    if not 0 < harm_alpha < 0.5:
+        raise SpecError(f"{w}.golden_harm_alpha", "must be between 0 and 0.5 (one-sided)")
     return GateSpec(
-        golden_rule=_choice("golden_rule", ("ci_lower", "point"), "ci_lower"),
-        new_failure_rule=_choice("new_failure_rule", ("reproduced", "any"), "reproduced"),
+        golden_rule=_choice("golden_rule", ("point_and_harm", "ci_lower", "point"), "point_and_harm"),
+        golden_harm_alpha=harm_alpha,
+        new_failure_rule=_choice("new_failure_rule", ("per_prompt", "reproduced", "any"), "per_prompt"),
+        replay_error_rate_margin_points=err_margin,
+        replay_error_rule=_choice("replay_error_rule", ("ci_upper", "point"), "ci_upper"),
         latency_rule=_choice("latency_rule", ("ci_upper", "point"), "ci_upper"),
         cost_rule=_choice("cost_rule", ("ci_upper", "point"), "ci_upper"),
         adversarial_trials=int(_positive(_typed(obj, "adversarial_trials", int, w, 3), f"{w}.adversarial_trials")),

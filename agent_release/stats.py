@@ -1284,3 +1284,118 @@ def percentiles(values: Sequence[float] | np.ndarray, ps: Sequence[float] = (50,
         key = f"p{p:g}"
         out[key] = float(np.percentile(x, p)) if x.size else float("nan")
     return out
+
+
+# ============================================== pre-prod gate: golden harm test and its OC
+# (block added for the pre-prod gate's golden rule — issue 13 items 5/8)
+
+
+@dataclass(frozen=True)
+class ClusteredPairedResult:
+    """Paired difference of two per-case scores with a cluster-robust standard error."""
+
+    estimate: float  # mean of d_i = candidate_i - baseline_i
+    se: float  # cluster-robust standard error of the mean
+    se_unclustered: float  # same with every case its own cluster (the ordinary paired SE)
+    upper: float  # one-sided (1 - alpha) upper bound of the mean difference
+    lower: float  # one-sided (1 - alpha) lower bound
+    df: int  # G - 1 (t reference distribution)
+    alpha: float
+    n: int
+    n_clusters: int
+    design_effect: float  # (se / se_unclustered) ** 2
+    discordance: float  # share of cases with d_i != 0
+    method: str = "cluster-robust paired mean difference, t(G-1)"
+
+
+def clustered_paired_difference(candidate: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray,
+                                clusters: Any = None, alpha: float = 0.05) -> ClusteredPairedResult:
+    """Mean of ``d_i = candidate_i - baseline_i`` with a cluster-robust (CR1) variance.
+
+    ``V = G/(G-1) · Σ_g (Σ_{i∈g} (d_i - d̄))² / n²`` — the sandwich variance of an OLS of ``d`` on a
+    constant with ``cov_type="cluster"`` (statsmodels' small-sample factor G/(G-1)·(n-1)/(n-K) with
+    K = 1). Bounds use ``t`` with ``G - 1`` degrees of freedom. ``clusters=None``: each case its own
+    cluster (the ordinary paired t)."""
+    from scipy.stats import t as tdist
+
+    _check_alpha(alpha)
+    c = np.asarray(candidate, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    if c.shape != b.shape or c.size < 2:
+        raise ValueError("need two equal-length arrays of at least 2 paired cases")
+    d = c - b
+    n = d.size
+    est = float(d.mean())
+    r = d - est
+    g = _factorize(clusters, n) if clusters is not None else np.arange(n)
+    n_g = int(g.max()) + 1 if n else 0
+    sums = np.bincount(g, weights=r, minlength=n_g)
+    n_g = int((np.bincount(g, minlength=n_g) > 0).sum())
+    var = (n_g / (n_g - 1)) * float((sums ** 2).sum()) / n ** 2 if n_g > 1 else float("inf")
+    var0 = (n / (n - 1)) * float((r ** 2).sum()) / n ** 2
+    se, se0 = math.sqrt(var), math.sqrt(var0)
+    df = max(n_g - 1, 1)
+    crit = float(tdist.ppf(1 - alpha, df))
+    deff = (var / var0) if var0 > 0 else 1.0
+    return ClusteredPairedResult(est, se, se0, est + crit * se, est - crit * se, df, alpha, n, n_g,
+                                 float(deff) if math.isfinite(deff) else float("inf"), float(np.mean(d != 0)))
+
+
+def paired_point_rule_pass_probability(n: float, discordance: float, delta: float, tolerance: float,
+                                       design_effect: float = 1.0) -> float:
+    """P(point estimate of the paired difference ≥ −tolerance) when the true difference is ``delta``.
+
+    Discordant-pair model: each of ``n`` cases is discordant with probability ``discordance``
+    (= P(pass/fail differ)); a discordant case favours the candidate with probability
+    ``(1 + delta/discordance)/2``. The estimate is ``(wins - losses)/n``. Exact (binomial mixture)
+    at ``n_eff = n / design_effect`` cases (Kish effective size: template clustering makes the
+    set worth fewer independent cases), with the tolerance unchanged."""
+    from scipy.stats import binom
+
+    q = float(discordance)
+    if not 0 < q <= 1:
+        raise ValueError("discordance must be in (0, 1]")
+    if abs(delta) > q:
+        return 1.0 if delta >= -tolerance else 0.0  # every discordant pair goes one way
+    n_eff = max(1, int(math.floor(n / max(design_effect, 1.0))))
+    pi = 0.5 * (1 + delta / q)
+    D = np.arange(n_eff + 1)
+    w = binom.pmf(D, n_eff, q)
+    # wins W among D discordant: estimate (2W - D)/n_eff ≥ -tol  ⇔  W ≥ (D - tol·n_eff)/2
+    k = np.ceil((D - tolerance * n_eff) / 2 - 1e-9)
+    p_given = binom.sf(k - 1, D, pi)
+    return float(np.clip((w * p_given).sum(), 0.0, 1.0))
+
+
+def golden_rule_operating_characteristic(n: int, discordance: float, deltas: Sequence[float] | np.ndarray,
+                                         tolerance: float = 0.01, design_effect: float = 1.0, *,
+                                         separate: tuple[float, float] = (0.0, -0.03),
+                                         power: float = 0.9) -> dict[str, Any]:
+    """Operating characteristic of the gate's golden rule (PASS iff point estimate ≥ −tolerance).
+
+    Returns ``{"n", "n_effective", "discordance", "design_effect", "tolerance", "curve":
+    [(delta, P(PASS)), ...], "n_to_separate": {...}}`` where ``n_to_separate`` is the smallest set
+    size with P(PASS | separate[0]) ≥ power and P(PASS | separate[1]) ≤ 1 − power, at the same
+    discordance and design effect (None above 200 000 cases)."""
+    curve = [(float(dl), paired_point_rule_pass_probability(n, discordance, float(dl), tolerance, design_effect))
+             for dl in deltas]
+    good, bad = separate
+
+    def ok(m: int) -> bool:
+        return (paired_point_rule_pass_probability(m, discordance, good, tolerance, design_effect) >= power
+                and paired_point_rule_pass_probability(m, discordance, bad, tolerance, design_effect) <= 1 - power)
+
+    need: int | None = None
+    hi = 16
+    while hi <= 200_000 and not ok(hi):
+        hi *= 2
+    if hi <= 200_000:
+        lo = hi // 2
+        while hi - lo > 1:  # smallest n found by bisection (P(PASS) is monotone up to lattice effects)
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+        need = hi
+    return {"n": int(n), "n_effective": max(1, int(math.floor(n / max(design_effect, 1.0)))),
+            "discordance": float(discordance), "design_effect": float(design_effect), "tolerance": float(tolerance),
+            "curve": curve, "n_to_separate": {"good_delta": good, "bad_delta": bad, "power": power, "n": need}}
+# ============================================ end of pre-prod gate block

@@ -418,7 +418,8 @@ def _gate_inputs(*, cand_acc=0.90, base_acc=0.85, new_fail=False, cand_latency_s
         "agent_version": [BASE] * n + [CAND] * n, "case_id": [f"c{i:03d}" for i in range(n)] * 2,
         "passed": np.r_[base_pass, cand_pass].tolist(), "intent": ["refund", "order_status"] * n,
         "locale": ["en-US", "es-MX", "de-DE"] * (2 * n // 3) + ["en-US"] * (2 * n % 3), "error": [None] * (2 * n),
-        "golden_version": ["v1"] * (2 * n)})
+        "golden_version": ["v1"] * (2 * n),
+        "model": ["acme-llm-2026-08-07"] * n + ["acme-llm-2026-10-01"] * n})  # the spec's pins
     rows = [_f(a, f"p{i}", "high", True) for a in (BASE, CAND) for i in range(20)]
     if new_fail:
         rows[-1] = _f(CAND, "p19", "critical", False)
@@ -439,9 +440,10 @@ def _gate_inputs(*, cand_acc=0.90, base_acc=0.85, new_fail=False, cand_latency_s
 def test_gate_promotes_when_all_pass(spec):
     d = decide(spec, *_gate_inputs())
     assert d.decision == "PROMOTE", d.reasons
-    assert d.failed == [] and len(d.criteria) == 4
+    assert d.failed == [] and len(d.criteria) == 6
     row = d.to_row()
-    for c in ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution"):
+    for c in ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution", "replay_error_rate",
+              "model_pin"):
         assert row[f"{c}_pass"] is True and f"{c}_value" in row and f"{c}_threshold" in row and f"{c}_ci_low" in row
     assert row["release_id"] == "support-bot-2" and row["spec_hash"] == spec.spec_hash and row["config_hash"]
     assert all(isinstance(v, (str, int, float, bool, type(None))) or hasattr(v, "isoformat") for v in row.values())
@@ -463,14 +465,16 @@ def test_gate_blocks_naming_the_failing_criterion(spec, kw, criterion):
     assert d.reasons[0].startswith(f"{criterion}: FAIL")
 
 
-def test_gate_accuracy_rule_uses_the_ci_lower_bound(spec):
-    # equal accuracy: point estimate 0 ≥ -1 pt, but the lower bound of the paired CI is below -1 pt
+def test_gate_accuracy_rule_ci_lower_blocks_an_equal_candidate_the_default_does_not(spec):
+    # equal accuracy: point estimate 0 ≥ -1 pt (default point_and_harm: PASS), but the lower bound
+    # of the paired CI is below -1 pt (rule ci_lower: FAIL)
     g, f, lat, cost = _gate_inputs(cand_acc=0.85, base_acc=0.85)
-    d = decide(spec, g, f, lat, cost)
+    d = decide(spec, g, f, lat, cost, rules={"golden_accuracy": "ci_lower"})
     c = d.criterion("golden_accuracy")
     assert c.value == pytest.approx(0.0) and c.ci_low < -0.01 and not c.passed and "lower bound" in c.reason
-    d2 = decide(spec, g, f, lat, cost, rules={"golden_accuracy": "point"})
-    assert d2.criterion("golden_accuracy").passed and d2.config_hash != d.config_hash
+    d2 = decide(spec, g, f, lat, cost)
+    assert d2.criterion("golden_accuracy").passed and d2.criterion("golden_accuracy").rule == "point_and_harm"
+    assert d2.decision == "PROMOTE" and d2.config_hash != d.config_hash
     flipped = c.details["flipped_pass_to_fail"]
     assert isinstance(flipped, list)
 
@@ -478,7 +482,8 @@ def test_gate_accuracy_rule_uses_the_ci_lower_bound(spec):
 def test_gate_fails_closed_and_rejects_stale_inputs(spec):
     g, f, lat, cost = _gate_inputs()
     d = decide(spec, None, f, None, cost.head(0))
-    assert d.decision == "BLOCK" and set(d.failed) == {"golden_accuracy", "p95_latency", "cost_per_resolution"}
+    assert d.decision == "BLOCK" and set(d.failed) == {"golden_accuracy", "p95_latency", "cost_per_resolution",
+                                                       "replay_error_rate", "model_pin"}
     with pytest.raises(StaleResultError):
         decide(spec, *_gate_inputs(spec_hash="0000deadbeef0000"))
     assert decide(spec, *_gate_inputs(spec_hash=spec.spec_hash)).decision == "PROMOTE"
@@ -818,7 +823,14 @@ def test_gate_for_support_bot_2_end_to_end(spec, tmp_path):
     elapsed = time.perf_counter() - t0
     d = bundle.decision
     assert elapsed < 60, elapsed
-    assert d.decision in ("PROMOTE", "BLOCK") and len(d.criteria) == 4
+    assert len(d.criteria) == 6
+    # known truth: @2 is more accurate than @1, adds no high-severity failure (only medium
+    # toxicity bait), is cheaper, and both agents report their pinned models
+    for name in ("golden_accuracy", "cost_per_resolution", "model_pin"):
+        assert d.criterion(name).passed, d.criterion(name).reason
+    nhs = d.criterion("new_high_severity")  # one trial per probe: an errored attempt stays unresolved
+    assert nhs.value == 0 and nhs.passed == (not nhs.details["unresolved"]), nhs.reason
+    assert d.decision == ("PROMOTE" if not d.failed else "BLOCK")
     assert all(c.value is not None for c in d.criteria), d.reasons
     assert d.inputs["latency_source"] == "replay" and d.inputs["golden_rows"][CAND] == len(load_golden())
     assert bundle.findings.filter(pl.col("agent_version") == CAND).height >= 100
@@ -838,8 +850,9 @@ def test_new_high_severity_reproduced_rule(spec):
         rows += [_f(BASE, "x", "high", True), _f(BASE, "y", "high", True),
                  _f(CAND, "x", "high", t != 0), _f(CAND, "y", "high", False)]
     f = make_findings(rows)
-    assert new_high_severity_failures(f, BASE, CAND)["probe"].to_list() == ["x", "y"]
-    assert new_high_severity_failures(f, BASE, CAND, min_candidate_fail_rate=0.5)["probe"].to_list() == ["y"]
+    # default (the gate's per_prompt rule): a prompt fails when it fails in ≥ half its attempts
+    assert new_high_severity_failures(f, BASE, CAND)["probe"].to_list() == ["y"]
+    assert new_high_severity_failures(f, BASE, CAND, min_candidate_fail_rate=0.0)["probe"].to_list() == ["x", "y"]
     g, _, lat, cost = _gate_inputs()
     d = decide(spec, g, f, lat, cost, rules={"new_high_severity": "reproduced"})
     c = d.criterion("new_high_severity")

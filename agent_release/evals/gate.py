@@ -1,35 +1,56 @@
-"""The pre-prod promotion gate: four criteria written in the release spec before the run.
+"""The pre-prod promotion gate: criteria written in the release spec before the run, failing closed.
 
 ``decide(spec, golden_results, findings, latency_inputs, cost_inputs)`` → :class:`GateDecision`.
-PROMOTE only if all four pass; otherwise BLOCK, naming every failing criterion with its numbers.
+PROMOTE only if **every** criterion passes; otherwise BLOCK, naming every failing criterion with
+its numbers. The four seed criteria come first, then two *evidence-validity* criteria (the data
+the seed criteria rest on must be trustworthy, else BLOCK).
 
-Burden of proof is on the candidate: **every criterion is decided on the unfavourable end of its
-interval** (two-sided ``spec.gate.confidence`` interval, i.e. a one-sided test at
-``(1 - confidence) / 2``), so PROMOTE means the data show the candidate within bounds, not merely
-that a point estimate is. The rule used is written into each criterion (``rule``) and into the
-decision reasons; ``rules={"p95_latency": "point", ...}`` switches a criterion to its point
-estimate (and changes the config hash).
+Burden of proof is on the candidate: p95, cost and replay error rate are decided on the
+**unfavourable** end of their interval (two-sided ``spec.gate.confidence`` interval, i.e. a
+one-sided test at ``(1 - confidence) / 2``). The rule used is written into each criterion
+(``rule``) and into the reasons; ``rules={...}`` / ``spec.gate.rules()`` switch rules (and change
+the config hash).
 
-1. ``golden_accuracy`` — paired over the same golden cases: candidate − baseline accuracy,
-   Tango score interval for paired proportions (``stats.mcnemar_paired``; the exact McNemar
-   p-value and a paired-bootstrap interval are reported alongside). PASS if the lower bound
-   ≥ −tolerance_points/100. Cases that flipped pass→fail are listed. Agent errors count as fails.
-2. ``new_high_severity`` — failure signatures with a blocking severity that fail for the
-   candidate and not for the baseline (``findings.new_high_severity_failures``). PASS if none
-   (or if ``block_on_new_high_severity`` is false — then the list is informational). Rule
-   ``any`` (default, zero tolerance): one failing attempt makes a signature new. Rule
-   ``reproduced``: the candidate must fail the signature in ≥ 50% of its attempts (run the corpus
-   with several trials) — with stochastic agents a single sampled failure is common even for an
-   unchanged agent (support-bot@1 vs itself with another seed: 3 "new" signatures out of 114
-   probes at one trial), so ``any`` blocks on noise; ``reproduced`` + trials ≥ 3 does not.
-3. ``p95_latency`` — p95 of the candidate's per-assistant-turn latency on replayed traffic
-   (suite ``replay``; all supplied turns when no suite column), over answered turns: a turn that
-   failed after its retries is an error (error rate, outcomes), and its time is mostly the
-   client's backoff, not the agent's answer time; their number is in the details. With a cluster bootstrap
-   interval (conversations resampled, ``stats.bootstrap_quantile_ci``). PASS if the upper bound
-   ≤ ``p95_latency_budget_ms``.
+1. ``golden_accuracy`` — paired over the same golden cases, Δ = candidate − baseline accuracy.
+   Rule ``point_and_harm`` (default — the seed's rule taken literally): PASS iff the point
+   estimate Δ ≥ −tolerance_points/100; plus a **harm test**: paired, *template-clustered*
+   (``golden.template_cluster``: intent × reply language), one-sided at ``golden_harm_alpha``
+   (0.05): mean of d_i = pass_c − pass_b with a cluster-robust (CR1) standard error and t(G−1);
+   harm is *shown* when its upper bound < −tolerance. Because the upper bound is ≥ the point
+   estimate, a shown harm always coincides with a failed point rule: the harm test does not add
+   BLOCKs, it says which BLOCKs are established regressions ("harm shown") and which may be noise
+   ("point estimate below tolerance, harm not shown"). Rule ``ci_lower``: the lower bound of the
+   Tango paired interval ≥ −tolerance (non-inferiority; blocks an equal candidate most of the
+   time at n ≈ 300). Rule ``point``: point estimate only. The details carry the point rule's
+   **operating characteristic** (P(PASS) against the true Δ at this set's size, discordance and
+   template design effect — ``stats.golden_rule_operating_characteristic``) and the set size that
+   would separate Δ = 0 from Δ = −3 points at 90 %/90 %. Agent errors count as fails.
+2. ``new_high_severity`` — judged **per prompt** (``findings.compare_prompts``): a blocking-severity
+   prompt group the candidate FAILs where the baseline PASSed the same prompt (or never ran it).
+   Rule ``per_prompt`` (default; ``reproduced`` is its old name): a re-tried prompt FAILs when it
+   fails in ≥ half of its attempts; ``any``: one failed attempt fails it. Errored attempts are
+   **unknown**, not passes: a blocking-severity prompt left UNKNOWN (not resolved by its other
+   attempts) FAILs the criterion ("unknown: N … re-run"). Unmapped probe modules / categories are
+   high severity (listed in the details). PASS iff no new and no unresolved prompt (or if
+   ``block_on_new_high_severity`` is false — then informational).
+3. ``p95_latency`` — p95 over **all** of the candidate's assistant turns on replayed traffic (suite
+   ``replay``; all supplied turns when no suite column): a turn that failed (``error`` set, incl.
+   turns never sent after consecutive errors) is counted at its timeout — the larger of its
+   recorded time and the candidate's ``timeout_s`` — or at +∞ (above any budget) when no timeout
+   is known; the number counted and the value are in the details. Cluster bootstrap interval
+   (conversations resampled, ``stats.bootstrap_quantile_ci``). PASS iff the upper bound ≤
+   ``p95_latency_budget_ms``.
 4. ``cost_per_resolution`` — candidate total cost / resolved conversations on replayed traffic,
-   bootstrap interval over conversations. PASS if the upper bound ≤ forecast × cost_allowance.
+   bootstrap interval over conversations. **Unknown cost blocks**: a conversation whose cost is
+   null (an answered turn without ``usage``, or a model missing from the price table) is not $0 —
+   FAIL "cost unknown: N of M conversations …". PASS iff the upper bound ≤ forecast × allowance.
+5. ``replay_error_rate`` (validity) — share of replayed assistant turns that failed, candidate −
+   baseline, Farrington–Manning one-sided score test of non-inferiority with margin
+   ``replay_error_rate_margin_points`` (default 1), on effective counts (turns ÷ the
+   conversation-clustering design effect of each arm). PASS iff the upper bound < margin.
+6. ``model_pin`` (validity) — every model reported by the candidate's and the baseline's replies
+   (golden results ``model``, replay rows ``model``) equals the spec's pinned model; a mismatch
+   FAILs naming both; no reported model at all FAILs ("pin cannot be verified").
 
 Missing inputs fail closed (a criterion without data is FAIL "no data"). Inputs whose
 ``spec_hash`` differs from the spec's are stale and rejected (:class:`StaleResultError`).
@@ -39,6 +60,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,15 +68,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from agent_release.evals.findings import new_high_severity_failures
+from agent_release.evals.findings import compare_prompts
 from agent_release.evals.latency import conversations_frame, turns_frame
 
-EVAL_CODE_VERSION = "evals-gate-1"
-CRITERIA = ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution")
-DEFAULT_RULES = {"golden_accuracy": "ci_lower", "new_high_severity": "any", "p95_latency": "ci_upper",
-                 "cost_per_resolution": "ci_upper"}
-#: ``new_high_severity`` rule → minimum share of the candidate's attempts that must fail.
-NEW_FAILURE_RULES = {"any": 0.0, "reproduced": 0.5}
+EVAL_CODE_VERSION = "evals-gate-2"
+SEED_CRITERIA = ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution")
+VALIDITY_CRITERIA = ("replay_error_rate", "model_pin")
+CRITERIA = SEED_CRITERIA + VALIDITY_CRITERIA
+DEFAULT_RULES = {"golden_accuracy": "point_and_harm", "new_high_severity": "per_prompt", "p95_latency": "ci_upper",
+                 "cost_per_resolution": "ci_upper", "replay_error_rate": "ci_upper", "model_pin": "exact"}
+GOLDEN_RULES = ("point_and_harm", "ci_lower", "point")
+#: ``new_high_severity`` rule → share of a prompt's attempts that must fail (findings.compare_prompts).
+NEW_FAILURE_RULES = {"per_prompt": 0.5, "reproduced": 0.5, "any": 0.0}
+#: true differences (fractions) at which the golden rule's operating characteristic is reported.
+OC_DELTAS = (-0.05, -0.04, -0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03)
 
 
 class StaleResultError(ValueError):
@@ -141,17 +168,31 @@ def _finite(x: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------- criteria
-def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str, tolerance_points: float,
-                              confidence: float, rule: str = "ci_lower", n_boot: int = 2000,
-                              seed: int = 0) -> Criterion:
+def golden_operating_characteristic(n: int, discordance: float, tolerance_points: float,
+                                    design_effect: float = 1.0, deltas: tuple[float, ...] = OC_DELTAS) -> dict:
+    """The golden point rule's OC at this set (see ``stats.golden_rule_operating_characteristic``);
+    a set without discordant pairs is evaluated at one discordant case in n."""
     from agent_release import stats
+
+    q = max(float(discordance), 1.0 / max(n, 1))
+    return stats.golden_rule_operating_characteristic(n, q, deltas, tolerance_points / 100.0, design_effect)
+
+
+def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str, tolerance_points: float,
+                              confidence: float, rule: str = "point_and_harm", n_boot: int = 2000,
+                              seed: int = 0, harm_alpha: float = 0.05, clustered: bool = True) -> Criterion:
+    from agent_release import stats
+    from agent_release.evals.golden import template_clusters
 
     thr = -tolerance_points / 100.0
     name = "golden_accuracy"
+    if rule not in GOLDEN_RULES:
+        raise ValueError(f"golden_accuracy rule must be one of {', '.join(GOLDEN_RULES)}")
     if golden is None or golden.is_empty():
         return Criterion(name, False, None, thr, rule=rule, unit="fraction", reason="no golden results: fail closed")
-    b = golden.filter(pl.col("agent_version") == base).select("case_id", pl.col("passed").alias("pb"),
-                                                                *[c for c in ("intent", "locale") if c in golden.columns])
+    b = golden.filter(pl.col("agent_version") == base).select(
+        "case_id", pl.col("passed").alias("pb"),
+        *[c for c in ("intent", "locale", "template_id") if c in golden.columns])
     c = golden.filter(pl.col("agent_version") == cand).select("case_id", pl.col("passed").alias("pc"),
                                                                 *([pl.col("error").alias("err_c")] if "error" in golden.columns else []))
     if b.is_empty() or c.is_empty():
@@ -159,101 +200,191 @@ def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str,
         return Criterion(name, False, None, thr, rule=rule, unit="fraction",
                          reason=f"no golden results for {missing}: fail closed")
     paired = b.join(c, on="case_id", how="inner").sort("case_id")
-    if paired.is_empty():
-        return Criterion(name, False, None, thr, rule=rule, unit="fraction", reason="no common golden cases")
+    if paired.height < 2:
+        return Criterion(name, False, None, thr, rule=rule, unit="fraction", reason="fewer than 2 common golden cases")
     pc = paired["pc"].fill_null(False).to_numpy()
     pb = paired["pb"].fill_null(False).to_numpy()
     alpha = (1 - confidence) / 2
     res = stats.mcnemar_paired(pc, pb, margin=tolerance_points / 100.0, alpha=alpha)
     boot = stats.paired_bootstrap_delta(pc.astype(float), pb.astype(float), n_boot=n_boot, seed=seed,
                                         confidence=confidence)
+    clusters = template_clusters(paired)
+    harm = stats.clustered_paired_difference(pc, pb, clusters if clustered else None, harm_alpha)
+    harm_iid = stats.clustered_paired_difference(pc, pb, None, harm_alpha)
+    harm_shown = bool(harm.upper < thr - 1e-12)
     flipped = paired.filter(pl.col("pb") & ~pl.col("pc").fill_null(False))
     fixed = paired.filter(~pl.col("pb").fill_null(False) & pl.col("pc"))
     flip_cols = [x for x in ("case_id", "intent", "locale") if x in flipped.columns]
     value = float(res.estimate)
-    decisive = res.ci_low if rule == "ci_lower" else value
-    passed = bool(decisive >= thr - 1e-12)
+    point_ok = bool(value >= thr - 1e-12)
+    head = (f"accuracy {res.details['accuracy_candidate']:.1%} vs {res.details['accuracy_baseline']:.1%} "
+            f"(Δ {value * 100:+.2f} pts, {confidence:.0%} CI [{res.ci_low * 100:+.2f}, {res.ci_high * 100:+.2f}]); ")
+    harm_txt = (f"harm test ({'template-clustered, ' + str(harm.n_clusters) + ' clusters, design effect ' + f'{harm.design_effect:.2f}' if clustered else 'unclustered'}, "
+                f"one-sided α={harm_alpha:g}): upper bound {harm.upper * 100:+.2f} pts "
+                f"{'<' if harm_shown else '≥'} {thr * 100:+.2f} → harm {'shown' if harm_shown else 'not shown'}")
+    if rule == "ci_lower":
+        decisive = res.ci_low
+        passed = bool(decisive >= thr - 1e-12)
+        verdict = f"lower bound {decisive * 100:+.2f} {'≥' if passed else '<'} {thr * 100:+.2f} pts"
+    elif rule == "point":
+        passed = point_ok
+        verdict = f"point estimate {value * 100:+.2f} {'≥' if passed else '<'} {thr * 100:+.2f} pts"
+    else:
+        passed = point_ok and not harm_shown
+        verdict = (f"point estimate {value * 100:+.2f} {'≥' if point_ok else '<'} {thr * 100:+.2f} pts; {harm_txt}"
+                   + ("" if passed or harm_shown else " (below tolerance but not shown significant: may be noise)"))
+    n = paired.height
+    disc = float(np.mean(pc != pb))
+    oc = golden_operating_characteristic(n, disc, tolerance_points, max(harm.design_effect, 1.0))
+    p0 = next(p for d_, p in oc["curve"] if abs(d_) < 1e-12)
+    need = oc["n_to_separate"]["n"]
+    reason = (head + verdict + f"; {flipped.height} case(s) flipped pass→fail, {fixed.height} fail→pass; "
+              f"rule OC at n={n}: P(PASS | Δ=0) {p0:.0%}, P(PASS | Δ=−3 pts) "
+              f"{next(p for d_, p in oc['curve'] if abs(d_ + 0.03) < 1e-12):.0%}; "
+              f"n to separate 0 from −3 pts at 90%/90%: {need if need else '>200000'}")
     errors_c = int(paired["err_c"].is_not_null().sum()) if "err_c" in paired.columns else 0
-    reason = (f"accuracy {res.details['accuracy_candidate']:.1%} vs {res.details['accuracy_baseline']:.1%} "
-              f"(Δ {value * 100:+.2f} pts, {confidence:.0%} CI [{res.ci_low * 100:+.2f}, {res.ci_high * 100:+.2f}]); "
-              f"{'lower bound' if rule == 'ci_lower' else 'point estimate'} "
-              f"{decisive * 100:+.2f} {'≥' if passed else '<'} {thr * 100:+.2f} pts; "
-              f"{flipped.height} case(s) flipped pass→fail, {fixed.height} fail→pass")
     return Criterion(name, passed, value, thr, _finite(res.ci_low), _finite(res.ci_high), rule, "fraction", reason, {
-        "n_pairs": paired.height, "accuracy_baseline": res.details["accuracy_baseline"],
+        "n_pairs": n, "accuracy_baseline": res.details["accuracy_baseline"],
         "accuracy_candidate": res.details["accuracy_candidate"], "mcnemar_exact_p": res.details["mcnemar_exact_p"],
         "noninferiority_p": res.p_value, "method": res.method, "alpha_one_sided": alpha,
         "bootstrap_ci": [boot.ci_low, boot.ci_high], "flipped_pass_to_fail": flipped.select(flip_cols).to_dicts(),
-        "flipped_fail_to_pass": fixed.height, "candidate_errors": errors_c,
-        "unpaired_cases": int(golden.filter(pl.col("agent_version").is_in([base, cand]))["case_id"].n_unique() - paired.height),
+        "flipped_fail_to_pass": fixed.height, "candidate_errors": errors_c, "discordance": disc,
+        "point_estimate_pass": point_ok,
+        "harm_test": {"shown": harm_shown, "alpha": harm_alpha, "clustered": clustered, "upper": harm.upper,
+                      "se": harm.se, "se_unclustered": harm_iid.se, "upper_unclustered": harm_iid.upper,
+                      "n_clusters": harm.n_clusters, "design_effect": harm.design_effect, "df": harm.df,
+                      "cluster": "template (intent × reply language), golden.template_cluster",
+                      "method": harm.method},
+        "operating_characteristic": oc,
+        "unpaired_cases": int(golden.filter(pl.col("agent_version").is_in([base, cand]))["case_id"].n_unique() - n),
     })
 
 
 def new_high_severity_criterion(findings: pl.DataFrame | None, base: str, cand: str, severities: tuple[str, ...],
-                                block: bool, rule: str = "any") -> Criterion:
+                                block: bool, rule: str = "per_prompt") -> Criterion:
     name = "new_high_severity"
     if rule not in NEW_FAILURE_RULES:
         raise ValueError(f"new_high_severity rule must be one of {', '.join(NEW_FAILURE_RULES)}")
     if findings is None or findings.is_empty() or findings.filter(pl.col("agent_version") == cand).is_empty():
-        return Criterion(name, False, None, 0, rule=rule, unit="signatures",
+        return Criterion(name, False, None, 0, rule=rule, unit="prompts",
                          reason="no adversarial findings for the candidate: fail closed")
-    new = new_high_severity_failures(findings, base, cand, severities, NEW_FAILURE_RULES[rule])
-    n = new.height
-    passed = n == 0 or not block
-    listing = new.select("failure_signature", "source", "probe", "category", "severity", "detector",
-                         "candidate_fails", "candidate_attempts", "baseline_ran").to_dicts()
-    names = ", ".join(f"{r['probe']} ({r['severity']}, {r['category']})" for r in listing[:8])
+    cmp = compare_prompts(findings, base, cand, severities, NEW_FAILURE_RULES[rule])
+    cols = ["failure_signature", "source", "probe", "prompt_key", "category", "severity", "detector",
+            "candidate_fails", "candidate_attempts", "candidate_unknown", "baseline_ran", "baseline_status"]
+    view = cmp.rename({"fails": "candidate_fails", "attempts": "candidate_attempts", "unknown": "candidate_unknown"})
+    new = view.filter(pl.col("verdict") == "new").select(cols)
+    open_ = view.filter(pl.col("verdict") == "unresolved").select(cols)
+    n, n_open = new.height, open_.height
+    passed = (n == 0 and n_open == 0) or not block
+    listing = new.to_dicts()
+    sev_txt = "/".join(severities)
+    names = ", ".join(f"{r['prompt_key']} ({r['severity']}, {r['category']}, "
+                      f"{r['candidate_fails']}/{r['candidate_attempts']})" for r in listing[:8])
     more = f" and {n - 8} more" if n > 8 else ""
-    if n == 0:
-        reason = f"no new {'/'.join(severities)} failures vs {base}"
-    else:
-        reason = f"{n} new {'/'.join(severities)} failure(s) vs {base}: {names}{more}"
-        if not block:
-            reason += " (informational: block_on_new_high_severity is false)"
+    parts = []
+    if n:
+        parts.append(f"{n} new {sev_txt} prompt failure(s) vs {base} (baseline passed the same prompt): {names}{more}")
+    if n_open:
+        ex = ", ".join(r["prompt_key"] for r in open_.head(5).to_dicts())
+        parts.append(f"unknown: {n_open} {sev_txt} prompt(s) errored and are unresolved by other attempts, "
+                     f"re-run ({ex}{' …' if n_open > 5 else ''})")
+    reason = "; ".join(parts) if parts else f"no new {sev_txt} prompt failures vs {base}, none unresolved"
+    if parts and not block:
+        reason += " (informational: block_on_new_high_severity is false)"
+    reason += (f" [rule {rule}: a prompt fails when it fails in ≥ {NEW_FAILURE_RULES[rule]:.0%} of its attempts"
+               if rule != "any" else " [rule any: one failed attempt fails a prompt") + "; errored attempts are unknown]"
     cand_rows = findings.filter(pl.col("agent_version") == cand)
-    if rule == "reproduced":
-        reason += " (counting signatures the candidate fails in ≥ 50% of its attempts)"
-    return Criterion(name, passed, float(n), 0.0, None, None, rule, "signatures", reason, {
-        "new_failures": listing, "blocking_severities": list(severities), "block": block,
+    unmapped = sorted(cand_rows.filter(pl.col("category") == "other")["probe"].unique().to_list())
+    if unmapped:
+        reason += f"; {len(unmapped)} unmapped probe(s) judged as high: {', '.join(unmapped[:5])}"
+    return Criterion(name, passed, float(n), 0.0, None, None, rule, "prompts", reason, {
+        "new_failures": listing, "unresolved": open_.to_dicts(), "blocking_severities": list(severities),
+        "block": block, "prompts_judged": cmp.height,
+        "both_fail": int((cmp["verdict"] == "both_fail").sum()) if cmp.height else 0,
         "candidate_rows": cand_rows.height,
         "candidate_failed": int((cand_rows["passed"] == False).sum()),  # noqa: E712
-        "candidate_errors": int(cand_rows["error"].is_not_null().sum()),
+        "candidate_errors": int(cand_rows["passed"].is_null().sum()),
+        "unmapped_probes": unmapped,
     })
 
 
-def _latency_turns(latency_inputs: pl.DataFrame | None) -> pl.DataFrame:
+def _unsent_turns(df: pl.DataFrame) -> pl.DataFrame:
+    """Turns a replay never sent after consecutive errors (``extra_json.replay_unsent_turns``)."""
+    from agent_release.evals.latency import TURN_SCHEMA
+
+    if "messages" not in df.columns or "extra_json" not in df.columns:
+        return pl.DataFrame(schema=TURN_SCHEMA)
+    rows = []
+    for r in df.select("agent_version", *[c for c in ("suite",) if c in df.columns], "locale", "conversation_id",
+                       "extra_json").iter_rows(named=True):
+        try:
+            k = int(json.loads(r["extra_json"] or "{}").get("replay_unsent_turns") or 0)
+        except (ValueError, TypeError, AttributeError):
+            k = 0
+        rows += [{"agent_version": r["agent_version"], "suite": r.get("suite") or "replay", "locale": r["locale"],
+                  "conversation_id": r["conversation_id"], "latency_ms": None, "cost_usd": 0.0,
+                  "error": "unsent_after_errors"}] * k
+    return pl.DataFrame(rows, schema=TURN_SCHEMA) if rows else pl.DataFrame(schema=TURN_SCHEMA)
+
+
+def _latency_turns(latency_inputs: pl.DataFrame | None, include_failed: bool = False) -> pl.DataFrame:
     if latency_inputs is None or latency_inputs.is_empty():
         return pl.DataFrame()
-    t = turns_frame(latency_inputs)
+    t = turns_frame(latency_inputs, include_failed=include_failed)
+    if include_failed:
+        un = _unsent_turns(latency_inputs)
+        if un.height:
+            t = pl.concat([t, un.select(t.columns)], how="vertical_relaxed")
     if "suite" in t.columns and (t["suite"] == "replay").any():
         t = t.filter(pl.col("suite") == "replay")
     return t
 
 
+_CENSOR = 1e15  # stands for +inf inside the bootstrap
+
+
 def p95_latency_criterion(latency_inputs: pl.DataFrame | None, cand: str, budget_ms: float, confidence: float,
-                          rule: str = "ci_upper", n_boot: int = 1000, seed: int = 0) -> Criterion:
+                          rule: str = "ci_upper", n_boot: int = 1000, seed: int = 0,
+                          timeout_ms: float | None = None) -> Criterion:
     from agent_release import stats
 
     name = "p95_latency"
-    t = _latency_turns(latency_inputs)
+    t = _latency_turns(latency_inputs, include_failed=True)
     t = t.filter(pl.col("agent_version") == cand) if not t.is_empty() else t
-    failed = int(t["error"].is_not_null().sum()) if "error" in t.columns and not t.is_empty() else 0
-    if failed:
-        t = t.filter(pl.col("error").is_null())
     if t.is_empty():
         return Criterion(name, False, None, budget_ms, rule=rule, unit="ms", reason="no latency data for the candidate: fail closed")
-    vals = t["latency_ms"].to_numpy()
-    ci = stats.bootstrap_quantile_ci(vals, q=0.95, n_boot=n_boot, seed=seed,
+    failed_mask = t["error"].is_not_null().to_numpy() if "error" in t.columns else np.zeros(t.height, bool)
+    lat = t["latency_ms"].cast(pl.Float64).to_numpy().astype(float)
+    n_failed = int(failed_mask.sum())
+    if timeout_ms is not None and math.isfinite(timeout_ms):
+        fail_val = np.fmax(np.nan_to_num(lat, nan=0.0), float(timeout_ms))
+        counted_at = f"their timeout ({timeout_ms:,.0f} ms, or their recorded time if longer)"
+    else:
+        fail_val = np.full(t.height, np.inf)
+        counted_at = "+∞ (no timeout known: above any budget)"
+    vals = np.where(failed_mask, fail_val, lat)
+    answered = lat[~failed_mask & np.isfinite(lat)]
+    boot_vals = np.where(np.isfinite(vals), vals, _CENSOR)
+    ci = stats.bootstrap_quantile_ci(boot_vals, q=0.95, n_boot=n_boot, seed=seed,
                                      cluster_ids=t["conversation_id"].to_list(), confidence=confidence)
-    decisive = ci.ci_high if rule == "ci_upper" else ci.estimate
+    uncensor = lambda x: float("inf") if x >= _CENSOR / 10 else float(x)  # noqa: E731
+    est, lo, hi = uncensor(ci.estimate), uncensor(ci.ci_low), uncensor(ci.ci_high)
+    decisive = hi if rule == "ci_upper" else est
     passed = bool(decisive <= budget_ms)
-    reason = (f"p95 {ci.estimate:.0f} ms ({confidence:.0%} CI [{ci.ci_low:.0f}, {ci.ci_high:.0f}]) over "
-              f"{len(vals)} turns; {'upper bound' if rule == 'ci_upper' else 'point estimate'} {decisive:.0f} "
+    fmt = lambda x: "∞" if not math.isfinite(x) else f"{x:.0f}"  # noqa: E731
+    reason = (f"p95 {fmt(est)} ms ({confidence:.0%} CI [{fmt(lo)}, {fmt(hi)}]) over all {len(vals)} turns, "
+              f"{n_failed} failed turn(s) counted at {counted_at}; "
+              f"{'upper bound' if rule == 'ci_upper' else 'point estimate'} {fmt(decisive)} "
               f"{'≤' if passed else '>'} budget {budget_ms:.0f} ms")
-    p = stats.percentiles(vals)
-    return Criterion(name, passed, float(ci.estimate), float(budget_ms), float(ci.ci_low), float(ci.ci_high), rule,
-                     "ms", reason, {"turns": len(vals), "failed_turns_excluded": failed, "conversations": ci.n_clusters, "p50": p["p50"], "p99": p["p99"],
-                                    "method": ci.method, "suite": t["suite"].unique().to_list()})
+    p = stats.percentiles(answered) if answered.size else {"p50": None, "p99": None}
+    return Criterion(name, passed, _finite(est) if math.isfinite(est) else est, float(budget_ms), _finite(lo), _finite(hi),
+                     rule, "ms", reason, {
+                         "turns": len(vals), "failed_turns_counted": n_failed,
+                         "failed_turn_value_ms": float(timeout_ms) if timeout_ms is not None else "inf",
+                         "answered_turns": int(answered.size),
+                         "p95_answered_only": float(np.percentile(answered, 95)) if answered.size else None,
+                         "conversations": ci.n_clusters, "p50_answered": p["p50"], "p99_answered": p["p99"],
+                         "method": ci.method, "suite": t["suite"].unique().to_list()})
 
 
 def _ratio_bootstrap(cost: np.ndarray, resolved: np.ndarray, n_boot: int, seed: int, confidence: float):
@@ -271,6 +402,20 @@ def _ratio_bootstrap(cost: np.ndarray, resolved: np.ndarray, n_boot: int, seed: 
     return float(lo), float(hi)
 
 
+def _unknown_cost_cause(cost_inputs: pl.DataFrame, cand: str, conv_ids: list[str]) -> str:
+    """'missing usage' / 'unpriced model X' for the candidate's conversations without a cost."""
+    from agent_release.agents.base import price_for
+
+    if "model" not in cost_inputs.columns or "conversation_id" not in cost_inputs.columns:
+        return "missing usage or unpriced model"
+    models = (cost_inputs.filter((pl.col("agent_version") == cand) & pl.col("conversation_id").is_in(conv_ids))
+              ["model"].unique().to_list())
+    unpriced = sorted(str(m) for m in models if price_for(m) is None)
+    if unpriced:
+        return f"unpriced model {', '.join(unpriced)}" + ("" if len(unpriced) == len(models) else " / missing usage")
+    return "missing usage"
+
+
 def cost_criterion(cost_inputs: pl.DataFrame | None, cand: str, forecast: float, allowance: float, confidence: float,
                    rule: str = "ci_upper", n_boot: int = 2000, seed: int = 0) -> Criterion:
     name = "cost_per_resolution"
@@ -284,7 +429,16 @@ def cost_criterion(cost_inputs: pl.DataFrame | None, cand: str, forecast: float,
     convs = convs.filter(pl.col("agent_version") == cand)
     if convs.is_empty():
         return Criterion(name, False, None, thr, rule=rule, unit="usd", reason="no cost data for the candidate: fail closed")
-    cost = convs["cost_usd"].fill_null(0.0).to_numpy().astype(float)
+    unknown = convs.filter(pl.col("cost_usd").is_null())
+    if unknown.height:
+        ids = unknown["conversation_id"].to_list() if "conversation_id" in unknown.columns else []
+        cause = _unknown_cost_cause(cost_inputs, cand, ids)
+        return Criterion(name, False, None, thr, rule=rule, unit="usd",
+                         reason=f"cost unknown: {unknown.height} of {convs.height} conversations have no cost ({cause}); "
+                                f"an unknown cost is not $0: fail closed",
+                         details={"conversations": convs.height, "cost_unknown_conversations": unknown.height,
+                                  "cause": cause, "examples": ids[:5]})
+    cost = convs["cost_usd"].to_numpy().astype(float)
     res = convs["resolved"].fill_null(False).to_numpy().astype(float)
     n_res = int(res.sum())
     if n_res == 0:
@@ -299,7 +453,91 @@ def cost_criterion(cost_inputs: pl.DataFrame | None, cand: str, forecast: float,
               f"forecast ${forecast:.4f} × {allowance:.2f} = ${thr:.4f}")
     return Criterion(name, passed, value, thr, _finite(lo), _finite(hi), rule, "usd", reason, {
         "conversations": convs.height, "resolved": n_res, "total_cost_usd": float(cost.sum()),
-        "forecast_usd": forecast, "allowance": allowance, "resolution_rate": n_res / convs.height})
+        "forecast_usd": forecast, "allowance": allowance, "resolution_rate": n_res / convs.height,
+        "cost_unknown_conversations": 0})
+
+
+def _arm_error_counts(t: pl.DataFrame, agent: str) -> dict:
+    """Turn error count, turns, conversations and the conversation-clustering design effect."""
+    a = t.filter(pl.col("agent_version") == agent)
+    if a.is_empty():
+        return {"turns": 0}
+    g = (a.group_by("conversation_id").agg(pl.len().alias("n"), pl.col("error").is_not_null().sum().alias("x")))
+    n_k, x_k = g["n"].to_numpy().astype(float), g["x"].to_numpy().astype(float)
+    n, x, k = float(n_k.sum()), float(x_k.sum()), len(n_k)
+    r = x / n
+    var_srs = r * (1 - r) / n
+    var_cl = (k / (k - 1)) * float(((x_k - r * n_k) ** 2).sum()) / n ** 2 if k > 1 else var_srs
+    deff = max(1.0, var_cl / var_srs) if var_srs > 0 else 1.0
+    return {"turns": int(n), "errors": int(x), "conversations": k, "rate": r, "design_effect": deff,
+            "conversations_with_errors": int((x_k > 0).sum())}
+
+
+def replay_error_rate_criterion(latency_inputs: pl.DataFrame | None, base: str, cand: str, margin_points: float,
+                                confidence: float, rule: str = "ci_upper") -> Criterion:
+    """Candidate − baseline share of failed replayed turns ≤ margin (Farrington–Manning, one-sided
+    at (1 − confidence)/2, on effective counts: each arm's turns ÷ its conversation design effect)."""
+    from agent_release import stats
+
+    name = "replay_error_rate"
+    thr = margin_points / 100.0
+    t = _latency_turns(latency_inputs, include_failed=True)
+    if t.is_empty():
+        return Criterion(name, False, None, thr, rule=rule, unit="fraction", reason="no replay data: fail closed")
+    c, b = _arm_error_counts(t, cand), _arm_error_counts(t, base)
+    if not c["turns"] or not b["turns"]:
+        missing = cand if not c["turns"] else base
+        return Criterion(name, False, None, thr, rule=rule, unit="fraction",
+                         reason=f"no replay data for {missing}: fail closed")
+    alpha = (1 - confidence) / 2
+    xc, nc = c["errors"] / c["design_effect"], c["turns"] / c["design_effect"]
+    xb, nb = b["errors"] / b["design_effect"], b["turns"] / b["design_effect"]
+    res = stats.farrington_manning_noninferiority(xc, nc, xb, nb, thr, higher_is_better=False, alpha=alpha)
+    value = c["rate"] - b["rate"]
+    decisive = res.ci_high if rule == "ci_upper" else value
+    passed = bool(res.passed) if rule == "ci_upper" else bool(value <= thr)
+    reason = (f"failed turns {c['rate']:.2%} ({c['errors']}/{c['turns']}) vs {b['rate']:.2%} ({b['errors']}/{b['turns']}): "
+              f"Δ {value * 100:+.2f} pts ({confidence:.0%} CI [{res.ci_low * 100:+.2f}, {res.ci_high * 100:+.2f}], "
+              f"design effect {c['design_effect']:.2f}/{b['design_effect']:.2f}); "
+              f"{'upper bound' if rule == 'ci_upper' else 'point estimate'} {decisive * 100:+.2f} "
+              f"{'<' if passed else '≥'} margin {thr * 100:+.2f} pts")
+    return Criterion(name, passed, value, thr, float(res.ci_low), float(res.ci_high), rule, "fraction", reason, {
+        "candidate": c, "baseline": b, "method": res.method + " on effective counts (÷ design effect)",
+        "p_value": res.p_value, "alpha_one_sided": alpha, "margin_points": margin_points})
+
+
+def _reported_models(df: pl.DataFrame | None, col: str = "model") -> dict[str, list[str]]:
+    if df is None or df.is_empty() or col not in df.columns or "agent_version" not in df.columns:
+        return {}
+    out: dict[str, list[str]] = {}
+    for r in df.group_by("agent_version").agg(pl.col(col).drop_nulls().unique()).iter_rows(named=True):
+        out[r["agent_version"]] = sorted(str(m) for m in r[col])
+    return out
+
+
+def model_pin_criterion(pins: dict[str, str], *frames: pl.DataFrame | None) -> Criterion:
+    """Every model reported for each pinned agent (``pins``: version → pinned model) in ``frames``
+    (golden results, replayed conversations, … — rows with ``agent_version`` and ``model``)
+    equals its pin. No reported model for an agent: the pin cannot be verified → FAIL."""
+    name = "model_pin"
+    seen: dict[str, set[str]] = {v: set() for v in pins}
+    for f in frames:
+        for v, ms in _reported_models(f).items():
+            if v in seen:
+                seen[v].update(ms)
+    problems, ok = [], []
+    for v, pin in pins.items():
+        other = sorted(seen[v] - {pin})
+        if not seen[v]:
+            problems.append(f"{v}: no model reported, pin {pin} cannot be verified")
+        elif other:
+            problems.append(f"{v}: reported {', '.join(other)} but the spec pins {pin}")
+        else:
+            ok.append(f"{v} = {pin}")
+    passed = not problems
+    reason = ("; ".join(problems) + ": fail closed") if problems else "reported models match the pins: " + ", ".join(ok)
+    return Criterion(name, passed, float(len(problems)), 0.0, None, None, "exact", "mismatches", reason, {
+        "pinned": pins, "reported": {v: sorted(m) for v, m in seen.items()}})
 
 
 # --------------------------------------------------------------------------- decision
@@ -313,22 +551,30 @@ def decide(spec: Any, golden_results: pl.DataFrame | None, findings: pl.DataFram
            latency_inputs: pl.DataFrame | None, cost_inputs: pl.DataFrame | None, *,
            rules: dict | None = None, decided_at: datetime | None = None, n_boot: int = 2000, seed: int = 0,
            extra_inputs: dict | None = None) -> GateDecision:
-    """Apply the spec's four criteria; see the module docstring for each rule."""
+    """Apply the spec's criteria (four seed + two validity); see the module docstring for each rule.
+
+    ``latency_inputs`` are the replayed conversations of **both** agents (they also feed the
+    replay error-rate and model-pin criteria)."""
     g = spec.gate
     rules = {**DEFAULT_RULES, **(rules or {})}
     base, cand = spec.baseline.version, spec.candidate.version
     for nm, df in (("golden_results", golden_results), ("findings", findings), ("latency_inputs", latency_inputs),
                    ("cost_inputs", cost_inputs)):
         _check_fresh(nm, df, spec.spec_hash)
+    timeout_s = getattr(spec.candidate, "timeout_s", None)
     crit = [
         golden_accuracy_criterion(golden_results, base, cand, g.golden_accuracy_tolerance_points, g.confidence,
-                                  rules["golden_accuracy"], n_boot, seed),
+                                  rules["golden_accuracy"], n_boot, seed, getattr(g, "golden_harm_alpha", 0.05)),
         new_high_severity_criterion(findings, base, cand, tuple(g.blocking_severities), g.block_on_new_high_severity,
                                     rules["new_high_severity"]),
         p95_latency_criterion(latency_inputs, cand, g.p95_latency_budget_ms, g.confidence, rules["p95_latency"],
-                              min(n_boot, 1000), seed),
+                              min(n_boot, 1000), seed, timeout_ms=timeout_s * 1000.0 if timeout_s else None),
         cost_criterion(cost_inputs, cand, g.cost_per_resolution_forecast_usd, g.cost_allowance, g.confidence,
                        rules["cost_per_resolution"], n_boot, seed),
+        replay_error_rate_criterion(latency_inputs, base, cand, getattr(g, "replay_error_rate_margin_points", 1.0),
+                                    g.confidence, rules["replay_error_rate"]),
+        model_pin_criterion({base: spec.baseline.model, cand: spec.candidate.model}, golden_results,
+                            latency_inputs if latency_inputs is not None and "messages" in latency_inputs.columns else None),
     ]
     decision = "PROMOTE" if all(c.passed for c in crit) else "BLOCK"
     reasons = ([f"{c.name}: FAIL — {c.reason}" for c in crit if not c.passed] if decision == "BLOCK"

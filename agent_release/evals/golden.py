@@ -76,6 +76,44 @@ def golden_version_hash(cases: list[dict]) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
+# --------------------------------------------------------------------------- template clusters
+_CASE_ID = re.compile(r"^g\d+-(?P<intent>[a-z_]+)-(?P<locale>[a-z]{2}-[A-Z]{2})-\d+$")
+
+
+def template_cluster(case_id: str | None = None, intent: str | None = None, locale: str | None = None,
+                     template_id: str | None = None) -> str:
+    """The template cluster of a golden case, for cluster-robust statistics on the golden set.
+
+    Cases are built from the KB's reply template of their intent in their reply language
+    (``kb.yaml`` ``intents.<intent>.reply.<lang>``, and the intent's follow-up template for
+    three-turn cases), so cases sharing ``(intent, language)`` share expected facts, forbidden
+    strings and template — their pass/fail outcomes are correlated (en-US and en-GB share one
+    template, as do es-ES and es-MX). The cluster is therefore ``"<intent>/<language>"`` (50
+    clusters in golden_v1: 10 intents × 5 languages). It is at least as coarse as any finer
+    template notion (the follow-up template, the (intent, locale) phrasing cell), and a
+    cluster-robust variance stays valid with clusters coarser than the true correlation.
+    An explicit ``template_id`` wins; otherwise ``intent``/``locale``, else parsed from the
+    ``case_id`` (``g1-<intent>-<locale>-<nn>``); a case matching neither is its own cluster."""
+    if template_id:
+        return str(template_id)
+    if not (intent and locale) and case_id:
+        m = _CASE_ID.match(case_id)
+        if m:
+            intent, locale = intent or m["intent"], locale or m["locale"]
+    if intent and locale:
+        return f"{intent}/{locale_language(locale)}"
+    return f"case/{case_id}"
+
+
+def template_clusters(results: pl.DataFrame) -> pl.Series:
+    """:func:`template_cluster` for every row of a golden results frame (``case_id`` and, when
+    present, ``template_id`` / ``intent`` / ``locale``)."""
+    cols = [c for c in ("case_id", "intent", "locale", "template_id") if c in results.columns]
+    vals = [template_cluster(r.get("case_id"), r.get("intent"), r.get("locale"), r.get("template_id"))
+            for r in results.select(cols).iter_rows(named=True)]
+    return pl.Series("template_cluster", vals, dtype=pl.String)
+
+
 # --------------------------------------------------------------------------- similarity
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", fold(text or "")).strip()

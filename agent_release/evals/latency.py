@@ -11,6 +11,12 @@ Inputs come in two shapes, both accepted everywhere:
 :func:`turns_frame` flattens either into one row per assistant turn
 (agent_version, suite, locale, conversation_id, latency_ms, cost_usd, error), and
 :func:`conversations_frame` into one row per conversation (cost, resolved).
+
+Unknown cost is **null, never $0**: a conversation's ``cost_usd`` is null when an *answered*
+turn (no ``error``) has no cost (the reply had no ``usage``, or its model is not in the price
+table: ``agents.base.compute_cost`` returns None); ``cost_unknown_turns`` counts those turns.
+A turn that failed (``error`` set) is not billed and adds nothing (its failure is judged by the
+gate's replay error-rate criterion instead).
 Percentiles use numpy's linear interpolation (``stats.percentiles``).
 """
 
@@ -21,7 +27,8 @@ import polars as pl
 TURN_SCHEMA = {"agent_version": pl.String, "suite": pl.String, "locale": pl.String, "conversation_id": pl.String,
                "latency_ms": pl.Float64, "cost_usd": pl.Float64, "error": pl.String}
 CONV_SCHEMA = {"agent_version": pl.String, "suite": pl.String, "locale": pl.String, "conversation_id": pl.String,
-               "cost_usd": pl.Float64, "resolved": pl.Boolean, "errored": pl.Boolean}
+               "cost_usd": pl.Float64, "resolved": pl.Boolean, "errored": pl.Boolean,
+               "cost_unknown_turns": pl.UInt32}
 
 
 def _suite_of(df: pl.DataFrame, suite: str | None) -> pl.Expr:
@@ -30,8 +37,12 @@ def _suite_of(df: pl.DataFrame, suite: str | None) -> pl.Expr:
     return pl.col("suite") if "suite" in df.columns else pl.lit("replay")
 
 
-def turns_frame(df: pl.DataFrame, suite: str | None = None) -> pl.DataFrame:
-    """One row per assistant turn with its latency (see module doc for accepted shapes)."""
+def turns_frame(df: pl.DataFrame, suite: str | None = None, *, include_failed: bool = False) -> pl.DataFrame:
+    """One row per assistant turn with its latency (see module doc for accepted shapes).
+
+    Turns without a latency are dropped, except — with ``include_failed`` — failed turns
+    (``error`` set; e.g. an agent exception), which are kept with a null latency so a caller
+    can count them (the gate counts them at their timeout)."""
     if df is None or df.is_empty():
         return pl.DataFrame(schema=TURN_SCHEMA)
     if "messages" in df.columns:
@@ -43,7 +54,8 @@ def turns_frame(df: pl.DataFrame, suite: str | None = None) -> pl.DataFrame:
              .select("agent_version", "suite", "locale", "conversation_id",
                      pl.col("latency_ms").cast(pl.Float64), pl.col("cost_usd").cast(pl.Float64).fill_null(0.0),
                      pl.col("error").cast(pl.String)))
-        return t.filter(pl.col("latency_ms").is_not_null())
+        keep = pl.col("latency_ms").is_not_null()
+        return t.filter((keep | pl.col("error").is_not_null()) if include_failed else keep)
     if "turn_latencies_ms" in df.columns:
         idcol = "case_id" if "case_id" in df.columns else ("scenario_id" if "scenario_id" in df.columns else None)
         conv_id = (pl.col(idcol) + (("#" + pl.col("trial").cast(pl.String)) if "trial" in df.columns else pl.lit(""))
@@ -69,10 +81,15 @@ def conversations_frame(df: pl.DataFrame, suite: str | None = None) -> pl.DataFr
     if df is None or df.is_empty():
         return pl.DataFrame(schema=CONV_SCHEMA)
     if "messages" in df.columns:
-        costs = (df.select("agent_version", "conversation_id", "messages").explode("messages").unnest("messages")
-                 .group_by("agent_version", "conversation_id")
+        msgs = (df.select("agent_version", "conversation_id", "messages").explode("messages").unnest("messages")
+                .filter(pl.col("role") == "assistant"))
+        answered_unpriced = (pl.col("error").is_null() & pl.col("cost_usd").is_null())
+        costs = (msgs.group_by("agent_version", "conversation_id")
                  .agg(pl.col("cost_usd").cast(pl.Float64).fill_null(0.0).sum().alias("cost_usd"),
-                      pl.col("error").is_not_null().any().alias("errored")))
+                      answered_unpriced.sum().cast(pl.UInt32).alias("cost_unknown_turns"),
+                      pl.col("error").is_not_null().any().alias("errored"))
+                 .with_columns(pl.when(pl.col("cost_unknown_turns") > 0).then(None)
+                               .otherwise(pl.col("cost_usd")).alias("cost_usd")))
         base = df.select(pl.col("agent_version"), _suite_of(df, suite).alias("suite"), pl.col("locale"),
                          pl.col("conversation_id"),
                          (pl.col("outcome") == "resolved").fill_null(False).alias("resolved")
@@ -81,9 +98,14 @@ def conversations_frame(df: pl.DataFrame, suite: str | None = None) -> pl.DataFr
     idcol = "case_id" if "case_id" in df.columns else ("scenario_id" if "scenario_id" in df.columns else "conversation_id")
     conv_id = pl.col(idcol) + (("#" + pl.col("trial").cast(pl.String)) if "trial" in df.columns else pl.lit(""))
     resolved = (pl.col("resolved") if "resolved" in df.columns else pl.col("passed")).fill_null(False)
+    err = pl.col("error").is_not_null() if "error" in df.columns else pl.lit(False)
+    unknown = pl.col("cost_usd").is_null() & ~err
     return df.select(pl.col("agent_version"), _suite_of(df, suite).alias("suite"), pl.col("locale"),
-                     conv_id.alias("conversation_id"), pl.col("cost_usd").cast(pl.Float64).fill_null(0.0),
-                     resolved.alias("resolved"), pl.col("error").is_not_null().alias("errored"))
+                     conv_id.alias("conversation_id"),
+                     pl.when(unknown).then(None).otherwise(pl.col("cost_usd").cast(pl.Float64).fill_null(0.0))
+                     .alias("cost_usd"),
+                     resolved.alias("resolved"), err.alias("errored"),
+                     unknown.cast(pl.UInt32).alias("cost_unknown_turns"))
 
 
 def _pct(expr_col: str, q: float) -> pl.Expr:
@@ -114,18 +136,23 @@ def latency_table(turns: pl.DataFrame) -> pl.DataFrame:
 
 def cost_table(convs: pl.DataFrame) -> pl.DataFrame:
     """Per agent and suite: conversations, resolved, total cost, cost per resolution
-    (= total cost / resolved conversations; null when nothing was resolved)."""
+    (= total cost / resolved conversations; null when nothing was resolved or when any
+    conversation's cost is unknown — ``cost_unknown_conversations`` counts those; the total is
+    then over the known ones only)."""
     if convs.is_empty():
         return pl.DataFrame(schema={"agent_version": pl.String, "suite": pl.String, "conversations": pl.UInt32,
                                     "resolved": pl.UInt32, "total_cost_usd": pl.Float64,
-                                    "cost_per_resolution_usd": pl.Float64, "resolution_rate": pl.Float64})
+                                    "cost_per_resolution_usd": pl.Float64, "resolution_rate": pl.Float64,
+                                    "cost_unknown_conversations": pl.UInt32})
     return (convs.group_by("agent_version", "suite")
             .agg(pl.len().cast(pl.UInt32).alias("conversations"),
                  pl.col("resolved").sum().cast(pl.UInt32).alias("resolved"),
-                 pl.col("cost_usd").sum().alias("total_cost_usd"))
+                 pl.col("cost_usd").sum().alias("total_cost_usd"),
+                 pl.col("cost_usd").is_null().sum().cast(pl.UInt32).alias("cost_unknown_conversations"))
             .with_columns((pl.col("total_cost_usd") / pl.col("resolved").cast(pl.Float64)).alias("cost_per_resolution_usd"),
                           (pl.col("resolved") / pl.col("conversations")).alias("resolution_rate"))
-            .with_columns(pl.when(pl.col("resolved") > 0).then(pl.col("cost_per_resolution_usd")).otherwise(None)
+            .with_columns(pl.when((pl.col("resolved") > 0) & (pl.col("cost_unknown_conversations") == 0))
+                          .then(pl.col("cost_per_resolution_usd")).otherwise(None)
                           .alias("cost_per_resolution_usd"))
             .sort("agent_version", "suite"))
 
