@@ -80,6 +80,13 @@ _SCHEMA = {"conversation_id": pl.String, "user_id": pl.String, "started_at": pl.
            "source_row": pl.Int64}
 
 
+def _canary_hold(lake):
+    from agent_release.decision_log import append_canary_looks
+
+    append_canary_looks(lake, "support-bot-2", [{"as_of": datetime(2026, 11, 16, tzinfo=UTC), "decision": "HOLD"}],
+                        [], [], manifest_hash="test", evaluation_id="test-hold")
+
+
 def _frame(rows):
     return pl.DataFrame(rows, schema=_SCHEMA)
 
@@ -92,8 +99,7 @@ def test_production_agents_follow_config_state_and_fallback(home, monkeypatch):
     assert [a.version for a in agents] == ["support-bot@1"] and agents[0].role == "fallback"
     assert agents[0].spec.model == "acme-llm-2026-08-07"
     # canary HOLD: still the baseline
-    lake.write("canary.decisions", pl.DataFrame({"as_of": [datetime(2026, 11, 16, tzinfo=UTC)],
-                                                 "decision": ["HOLD"]}), partition="support-bot-2")
+    _canary_hold(lake)
     agents = pr.resolve_production_agents(lake)
     assert [a.version for a in agents] == ["support-bot@1"] and "canary HOLD" in agents[0].reason
     # rollout at 100% (rollout domain's decisions): the candidate
@@ -446,8 +452,7 @@ def _canary_world(lake, degrade: bool = False):
                                    .then(pl.lit('{"persona": "standard", "safety_incident": 1}'))
                                    .otherwise(pl.col("extra_json")).alias("extra_json"))
     lake.write("canary.live_conversations", frame, partition="support-bot-2")
-    lake.write("canary.decisions", pl.DataFrame({"as_of": [datetime(2026, 11, 16, tzinfo=UTC)], "decision": ["HOLD"]}),
-               partition="support-bot-2")
+    _canary_hold(lake)
     return spec
 
 
