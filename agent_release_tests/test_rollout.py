@@ -25,14 +25,27 @@ FLAG = "support-bot-2"
 def _gate_promote(lake, spec) -> None:
     """The gate's decision and the canary's last look as pre-prod and the canary would write them
     (both are tested elsewhere): the rollout starts only from a promoted release whose canary
-    said EXPAND."""
+    said EXPAND. Written through the decision history (agent_release.decision_log) when it exists,
+    and as the plain tables too (whichever the readers use)."""
     from datetime import datetime
 
+    look = {"release_id": spec.release_id, "spec_hash": spec.spec_hash, "as_of": datetime(2026, 11, 16),
+            "decision": "EXPAND", "reasons": '["4 of 4 exit metrics non-inferior (need 3)"]'}
     lake.write("evals.gate_decisions", pl.DataFrame([{"release_id": spec.release_id, "decision": "PROMOTE",
                                                       "spec_hash": spec.spec_hash}]), partition=spec.release_id)
-    lake.write("canary.decisions", pl.DataFrame([{
-        "release_id": spec.release_id, "spec_hash": spec.spec_hash, "as_of": datetime(2026, 11, 16),
-        "decision": "EXPAND", "reasons": '["4 of 4 exit metrics non-inferior (need 3)"]'}]), partition=spec.release_id)
+    lake.write("canary.decisions", pl.DataFrame([look]), partition=spec.release_id)
+    try:
+        from agent_release import decision_log
+    except ImportError:
+        return
+    from agent_release.manifest import input_manifest
+
+    m = input_manifest(spec)
+    decision_log.append_gate_decision(lake, {"release_id": spec.release_id, "decision": "PROMOTE",
+                                             "spec_hash": spec.spec_hash}, manifest=m)
+    if hasattr(decision_log, "append_canary_looks"):
+        decision_log.append_canary_looks(lake, spec.release_id, [look], [], [], manifest_hash=m.manifest_hash,
+                                         evaluation_id=decision_log.evaluation_id_for(spec.release_id, "test"))
 
 
 def _resources(home: Path) -> dict:

@@ -1,9 +1,10 @@
-"""Actions on a live rollout: roll back (pull the flag) and freeze on a model-version change.
+"""Actions on a live rollout: roll back (pull the flag), freeze on a model-version change, and hold
+(record that the rollout must not advance: a stalled live feed).
 
 Used by everything that can act — the controller, the auto-rollback sensor, the model-pin
 sensor, the manual-rollback job and ``agent-release rollback`` — so they all leave the same
 records: an audit row in ``rollout.flag_audit`` (written by the flag backend) and a decision row
-in ``rollout.decisions`` with the reason and the evidence.
+in ``rollout.decisions`` with the reason, the evidence and the input-manifest hash.
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ from agent_release.flags import FlagBackend, flag_name
 from agent_release.rollout import store
 
 
+def manifest_hash(spec) -> str | None:
+    """The input-manifest hash of ``spec``'s inputs (``None`` if it cannot be computed: an action that
+    protects users — a rollback — must never fail because an input file is unreadable)."""
+    try:
+        from agent_release.manifest import input_manifest
+
+        return input_manifest(spec).manifest_hash
+    except Exception:  # noqa: BLE001
+        return None
+
+
 @dataclass(frozen=True)
 class RollbackResult:
     release_id: str
@@ -33,7 +45,8 @@ class RollbackResult:
 
 def rollback(spec, backend: FlagBackend, lake, *, reason: str, actor: str, evidence: dict | None = None,
              data_time: datetime | None = None, skip_if_off: bool = False,
-             decision_id: str | None = None, config_hash: str | None = None) -> RollbackResult:
+             decision_id: str | None = None, config_hash: str | None = None,
+             manifest: str | None = None) -> RollbackResult:
     """Pull the release's flag (disabled, 0%) and record why.
 
     Works at every step, 100% included. ``skip_if_off``: when the flag is already off, write
@@ -55,7 +68,7 @@ def rollback(spec, backend: FlagBackend, lake, *, reason: str, actor: str, evide
                                                          else change.change_id),
         "inputs_json": {"flag_before": {"enabled": change.from_enabled, "percentage": change.from_percentage},
                         "rollout_status_before": state.status},
-        "config_hash": config_hash,
+        "config_hash": config_hash, "manifest_hash": manifest or manifest_hash(spec),
     }
     added = store.append_decisions(lake, spec.release_id, [row])
     msg = (f"{spec.release_id}: flag {flag} pulled from {change.from_effective:g}% to 0% by {actor}"
@@ -153,7 +166,8 @@ def open_model_release(spec, drifts: list[ModelDrift], *, detected_at: datetime 
 
 def freeze(spec, backend: FlagBackend, lake, drifts: list[ModelDrift], *, actor: str, evidence: dict | None = None,
            data_time: datetime | None = None, releases_dir: Path | None = None,
-           decision_id: str | None = None, config_hash: str | None = None) -> dict | None:
+           decision_id: str | None = None, config_hash: str | None = None,
+           manifest: str | None = None) -> dict | None:
     """Freeze the rollout (no further step; the flag stays where it is and the guardrail watch
     goes on) and open the new release. Idempotent: a frozen rollout is not frozen again."""
     state = store.rollout_state(lake, spec.release_id, spec.spec_hash)
@@ -172,7 +186,29 @@ def freeze(spec, backend: FlagBackend, lake, drifts: list[ModelDrift], *, actor:
         "reasons_json": [reason], "new_release_id": rid,
         "evidence_json": dict(evidence or {}, drifts=[d.__dict__ for d in drifts], new_spec=str(path),
                               new_spec_created=created),
-        "config_hash": config_hash,
+        "config_hash": config_hash, "manifest_hash": manifest or manifest_hash(spec),
+    }
+    added = store.append_decisions(lake, spec.release_id, [row])
+    return added[0] if added else None
+
+
+def hold(spec, backend: FlagBackend, lake, *, reason: str, actor: str, kind: str, decision_id: str,
+         evidence: dict | None = None, data_time: datetime | None = None, thresholds: dict | None = None,
+         manifest: str | None = None) -> dict | None:
+    """Record a HOLD outside the controller (the flag stays; the controller enters no further step;
+    the guardrail watch goes on). ``decision_id`` makes it idempotent (one row per episode)."""
+    state = store.rollout_state(lake, spec.release_id, spec.spec_hash)
+    if state.terminal:
+        return None
+    flag = flag_name(spec)
+    pct = backend.percentage(flag)
+    row = {
+        "decision_id": decision_id, "spec_hash": spec.spec_hash, "decision": store.HOLD,
+        "step_index": state.step_index, "from_percentage": pct, "to_percentage": pct, "flag": flag,
+        "flag_backend": backend.name, "data_time": data_time, "actor": actor, "reason": reason,
+        "reasons_json": [reason], "evidence_json": dict(evidence or {}), "thresholds_json": thresholds,
+        "inputs_json": {"hold_kind": kind, "rollout_status_before": state.status},
+        "manifest_hash": manifest or manifest_hash(spec),
     }
     added = store.append_decisions(lake, spec.release_id, [row])
     return added[0] if added else None

@@ -16,6 +16,15 @@
    step and the thresholds scaled to it, then the flag is set and the ENTER row written.
 4. **End of the 100% step** without a breach: COMPLETE.
 
+Fail closed on missing evidence: a step whose watch windows were not all evaluated (a window with
+fewer than ``min_watch_conversations`` candidate conversations has no verdict — it is never read
+as "no breach") or whose traffic stops more than the maximum feed lag before the step's end
+(``AGENT_RELEASE_FEED_MAX_LAG_MINUTES``, default 30) is HELD, neither ENTERed nor COMPLETEd. A
+step entered under another input manifest than the current one (price table, golden set,
+agent profile, decision code …; see :mod:`agent_release.manifest`) is HELD with "inputs changed
+since the step was entered" — the rollout is not restarted and the flag is not touched. Every
+row carries the input-manifest hash.
+
 Terminal states (COMPLETE, ROLLED_BACK, FROZEN) are never resumed. Controller decisions have
 deterministic ids (release, spec hash, run config, step, decision, data time), so re-running a
 play after a crash or on a finished rollout neither duplicates nor loses a row.
@@ -27,7 +36,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +52,7 @@ from agent_release.rollout.thresholds import (
     spec_thresholds,
     volume_at_stake,
 )
+from agent_release.rollout.watch import judged_window
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +149,14 @@ class RolloutController:
         self.steps = plan_steps(spec)
         self.hours = self.config.hours(spec)
         self.chash = self.config.config_hash()
+        try:
+            from agent_release.manifest import input_manifest
+
+            self.manifest = input_manifest(spec)
+        except Exception:  # noqa: BLE001 - an unreadable input must not stop the watch; recorded as unknown
+            log.exception("input manifest of %s could not be computed", spec.release_id)
+            self.manifest = None
+        self.manifest_hash = self.manifest.manifest_hash if self.manifest else None
 
     # ------------------------------------------------------------------ helpers
     def _row(self, decision: str, step_index: int | None, a: float, b: float, t: datetime | None, reasons: list[str],
@@ -148,8 +166,10 @@ class RolloutController:
             "spec_hash": self.spec.spec_hash, "decision": decision, "step_index": step_index,
             "from_percentage": a, "to_percentage": b, "flag": self.flag, "flag_backend": self.backend.name,
             "data_time": t, "actor": self.actor, "reason": reasons[0] if reasons else "", "reasons_json": reasons,
-            "config_hash": self.chash,
-            "inputs_json": dict(self.context, run_config=self.config.describe(), **kw.pop("inputs", {})),
+            "config_hash": self.chash, "manifest_hash": self.manifest_hash,
+            "inputs_json": dict(self.context, run_config=self.config.describe(),
+                                input_manifest=self.manifest.components if self.manifest else None,
+                                **kw.pop("inputs", {})),
         }
         thr: AlertThresholds | None = kw.pop("thresholds", None)
         if thr is not None:
@@ -199,11 +219,32 @@ class RolloutController:
                 step = self.steps[state.step_index]
                 if (self.config.until_percentage is not None and step.percentage >= self.config.until_percentage):
                     break
+                changed = self._inputs_changed(state)
+                if changed is not None:
+                    added += self._record([changed])
+                    break
                 new, stop = self._advance(state, step, probe)
                 added += new
                 if stop:
                     break
         return self._result(added, t0, "")
+
+    def _inputs_changed(self, state: store.RolloutState) -> dict | None:
+        """A HOLD row when the current step was entered under another input manifest."""
+        if not state.manifest_hash or not self.manifest_hash or state.manifest_hash == self.manifest_hash:
+            return None
+        d = store.read_decisions(self.lake, self.spec.release_id).filter(
+            (pl.col("spec_hash") == self.spec.spec_hash) & (pl.col("decision") == store.ENTER)).sort("seq")
+        old = json.loads(d.row(-1, named=True)["inputs_json"] or "{}").get("input_manifest") if d.height else None
+        names = self.manifest.changed(old) if old else ["(not recorded)"]
+        pct = self.backend.percentage(self.flag)
+        reason = (f"hold at {pct:g}%: inputs changed since the step was entered (manifest {state.manifest_hash} → "
+                  f"{self.manifest_hash}: {', '.join(names)}); the step's decisions were pre-registered on the "
+                  "old inputs — no further step is entered (the flag and the auto-rollback watch stay)")
+        return self._row(store.HOLD, state.step_index, pct, pct, state.entered_at, [reason],
+                         thresholds=state.thresholds(),
+                         inputs={"hold_kind": "inputs_changed", "entered_manifest_hash": state.manifest_hash,
+                                 "changed_components": names})
 
     def _result(self, added: list[dict], t0: float, msg: str) -> PlayResult:
         import time
@@ -219,6 +260,8 @@ class RolloutController:
                         else state.entered_at.replace(tzinfo=UTC))
         t1 = t0 + timedelta(hours=self.hours)
         thr = state.thresholds() or spec_thresholds(spec, step.percentage)
+        if thr.error_rate_cap is None:
+            thr = replace(thr, error_rate_cap=spec.canary.error_rate_max)
 
         # The flag is the source of truth for what users get.
         fs = self.backend.get(self.flag)
@@ -226,7 +269,7 @@ class RolloutController:
             res = actions.rollback(spec, self.backend, self.lake, actor=self.actor, data_time=t0,
                                    reason="flag found off: pulled outside the controller; the rollout stops",
                                    decision_id=_did(spec.release_id, spec.spec_hash, self.chash, "external-off", t0),
-                                   config_hash=self.chash)
+                                   config_hash=self.chash, manifest=self.manifest_hash)
             return ([res.decision] if res.decision else []), True
         if fs.effective_percentage != step.percentage:
             self.backend.set_percentage(self.flag, step.percentage, actor=self.actor, release_id=spec.release_id,
@@ -247,20 +290,24 @@ class RolloutController:
 
         # ---- watch the step, window by window, as the sensors would
         watch_rows = []
+        unjudged: list[str] = []
         ref_cpr = thr.baseline_cost_per_resolution
         for a, b in tr.windows(t0, t1, cfg.watch_hours):
-            w = tr.summarize(facts, a, b)
-            rep = guardrails.evaluate(w, thr, min_conversations=cfg.min_watch_conversations,
-                                      reference_cost_per_resolution=ref_cpr)
+            w, rep = judged_window(facts, a, b, t0, thr, min_conversations=cfg.min_watch_conversations,
+                                   reference_cost_per_resolution=ref_cpr)
             drifts = actions.model_drift(spec, w.models)
             ready = None
             if pct >= 50:
                 ready = self._readiness(probe, "continuous", b)
             watch_rows.append(_watch_row(spec.release_id, step.index, pct, w, rep, thr, ready))
+            if rep.status == "not evaluated":
+                unjudged.append(f"{a:%m-%d %H:%M}–{b:%H:%M} ({w.candidate.conversations} candidate conversations "
+                                f"< {cfg.min_watch_conversations})")
             if drifts:
                 self._write_watch(step.index, watch_rows)
                 row = actions.freeze(spec, self.backend, self.lake, drifts, actor=self.actor,
                                      evidence={"window": w.to_dict()}, data_time=b, config_hash=self.chash,
+                                     manifest=self.manifest_hash,
                                      decision_id=_did(spec.release_id, spec.spec_hash, self.chash, step.index,
                                                       store.FREEZE, b))
                 return ([row] if row else []), True
@@ -268,7 +315,7 @@ class RolloutController:
                 self._write_watch(step.index, watch_rows)
                 res = actions.rollback(spec, self.backend, self.lake, actor=self.actor + " (guardrail watch)",
                                        reason=f"auto-rollback at {pct:g}%: {rep.reason()}", evidence=rep.evidence(),
-                                       data_time=b, config_hash=self.chash,
+                                       data_time=b, config_hash=self.chash, manifest=self.manifest_hash,
                                        decision_id=_did(spec.release_id, spec.spec_hash, self.chash, step.index,
                                                         store.ROLLBACK, b))
                 return ([res.decision] if res.decision else []), True
@@ -276,6 +323,11 @@ class RolloutController:
 
         whole = tr.summarize(facts, t0, t1)
         inputs["step_summary"] = whole.to_dict()
+        gap = self._evidence_gap(frame, t1, unjudged)
+        if gap is not None:
+            row = self._row(store.HOLD, step.index, pct, pct, t1, [f"hold at {pct:g}%: {gap}"], thresholds=thr,
+                            inputs=dict(inputs, hold_kind="evidence_incomplete", windows_not_evaluated=unjudged))
+            return self._record([row]), True
         if step.index == len(self.steps) - 1:  # 100%: watched without a breach
             row = self._row(store.COMPLETE, step.index, pct, pct, t1,
                             [f"100% watched for {self.hours:g} h of data time without a guardrail breach "
@@ -293,10 +345,12 @@ class RolloutController:
                           policy=DecisionPolicy(n_boot=cfg.n_boot))
         stats = an.statistics()
         nxt = self.steps[step.index + 1]
-        b_rate = whole.baseline.error_rate if whole.baseline.conversations else thr.baseline_error_rate
+        b_rate = (whole.baseline.error_rate if whole.baseline.conversations >= cfg.min_watch_conversations
+                  else thr.baseline_error_rate)  # the reference carried to the next step (never 0 by default)
         ref = (thr.volume.reference_bad_per_hour if thr.volume is not None
                else whole.conversations_per_hour * (step.percentage / 100.0) * whole.candidate.error_rate)
-        vol = volume_at_stake(whole.conversations_per_hour, nxt.percentage, whole.candidate.error_rate, b_rate, ref)
+        vol = volume_at_stake(whole.conversations_per_hour, nxt.percentage, whole.candidate.error_rate,
+                              whole.candidate.error_rate if b_rate is None else b_rate, ref)
         new_thr = scaled_thresholds(spec, nxt.percentage, volume=vol, baseline_error_rate=b_rate,
                                     baseline_cost_per_resolution=whole.baseline.cost_per_resolution or ref_cpr,
                                     s_min=cfg.s_min)
@@ -305,6 +359,7 @@ class RolloutController:
             res = actions.rollback(spec, self.backend, self.lake, actor=self.actor,
                                    reason=f"step {pct:g}% analysis: {an.reasons[0]}",
                                    evidence={"statistics": stats}, data_time=t1, config_hash=self.chash,
+                                   manifest=self.manifest_hash,
                                    decision_id=_did(spec.release_id, spec.spec_hash, self.chash, step.index,
                                                     store.ROLLBACK, t1))
             return ([res.decision] if res.decision else []), True
@@ -340,11 +395,29 @@ class RolloutController:
                                               stats["metrics_passed"], "volume_at_stake": vol.to_dict()})
         return added, False
 
+    def _evidence_gap(self, frame: pl.DataFrame, t1: datetime, unjudged: list[str]) -> str | None:
+        """Why the step's evidence is incomplete (``None`` if it is complete): a watch window without a
+        verdict, or traffic that stops more than the maximum feed lag before the step's end."""
+        from agent_release.rollout.watch import feed_max_lag_minutes
+
+        last = tr.last_conversation(frame)
+        lag = feed_max_lag_minutes()
+        if last is None or (t1 - last) > timedelta(minutes=lag):
+            when = f"{last:%Y-%m-%d %H:%M} UTC" if last else "never"
+            gap = (t1 - last).total_seconds() / 60.0 if last else float("inf")
+            return (f"live feed stalled: last conversation at {when}, lag {gap:.0f} min > {lag:g} min before the "
+                    "step's end — the step's evidence is partial; the next step is not entered")
+        if unjudged:
+            return (f"guardrails not evaluated in {len(unjudged)} watch window(s) ({'; '.join(unjudged[:3])}) — "
+                    "no verdict is not 'no breach'; the next step is not entered")
+        return None
+
     def _write_watch(self, step_index: int, rows: list[dict]) -> None:
         if rows:
             df = pl.DataFrame(rows, infer_schema_length=None, schema_overrides={
                 "readiness_ok": pl.Boolean, "baseline_error_rate": pl.Float64, "error_rate_lower_bound": pl.Float64,
-                "cost_ratio": pl.Float64})
+                "cost_ratio": pl.Float64, "cost_ratio_lower_bound": pl.Float64, "error_excess_lower_bound": pl.Float64,
+                "error_allowance": pl.Float64, "error_rate_cap": pl.Float64, "reference_baseline_error_rate": pl.Float64})
             self.lake.write(WATCH, df, partition=tr.step_partition(self.spec.release_id, step_index))
 
 
@@ -369,8 +442,14 @@ def _watch_row(rid: str, step_index: int, pct: float, w: tr.WindowSummary, rep: 
         "window_end": w.end, "candidate_conversations": w.candidate.conversations,
         "baseline_conversations": w.baseline.conversations, "candidate_error_rate": w.candidate.error_rate,
         "baseline_error_rate": w.baseline.error_rate if w.baseline.conversations else None,
-        "error_rate_lower_bound": e.statistic if e else None, "error_rate_alert": thr.error_rate_max,
-        "cost_ratio": co.statistic if co else None, "cost_overrun_alert": thr.cost_overrun_ratio,
+        "error_rate_lower_bound": e.detail.get("candidate_lower") if e else None,
+        "error_rate_alert": thr.error_rate_max, "error_rule": e.detail.get("rule", e.rule) if e else None,
+        "reference_baseline_error_rate": thr.baseline_error_rate,
+        "error_excess_lower_bound": e.detail.get("excess_lower") if e else None,
+        "error_allowance": e.detail.get("allowance") if e else None,
+        "error_rate_cap": e.detail.get("cap", thr.error_rate_cap) if e else thr.error_rate_cap,
+        "cost_ratio": co.value if co else None, "cost_ratio_lower_bound": co.statistic if co else None,
+        "cost_overrun_alert": thr.cost_overrun_ratio,
         "safety_incidents": w.candidate.safety_incidents, "safety_incidents_alert": thr.safety_incidents_max,
-        "breached": rep.breached, "readiness_ok": None if ready is None else ready.ok,
+        "breached": rep.breached, "verdict": rep.status, "readiness_ok": None if ready is None else ready.ok,
     }

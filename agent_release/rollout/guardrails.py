@@ -1,19 +1,39 @@
 """Guardrails on recent traffic: error-rate breach, cost overrun, safety incident.
 
 Evaluated by the auto-rollback sensor on every tick (and by the simulated rollout on every watch
-window of data time) against the thresholds in force at the flag's current step
-(:mod:`agent_release.rollout.thresholds`). A breach pulls the flag.
+window of data time) against the thresholds **in force at the flag's current step** (recorded in
+the ENTER row of the step; :mod:`agent_release.rollout.thresholds`). A breach pulls the flag.
+All bounds are one-sided at 97.5% (z = 1.96), so a sensor that looks every few minutes rarely
+fires on noise while a real regression clears the bound within one window.
 
-* **error rate** — breach when the one-sided 97.5% Wilson *lower* bound of the candidate's
-  error rate (conversations with an assistant error) over the window exceeds the alert
-  threshold, once the candidate served ``min_conversations`` in the window. Using the lower
-  bound, not the point estimate, keeps the false-alarm rate of a sensor that looks every few
-  minutes low, while a real spike (e.g. +6 points) clears it within one window.
-* **cost overrun** — candidate cost per resolution / baseline cost per resolution (same window;
-  at 100% the baseline of the last step that had one) above the alert ratio, once the candidate
-  has ``min_resolutions`` resolutions (point estimate, as in the canary guardrail).
+* **error rate** — relative to the baseline, with an absolute cap. Let ``e`` be the alert in
+  force, ``b_ref`` the reference baseline it was scaled around (the baseline measured at the last
+  step that had one; ``None`` when not known — never 0), ``a = max(e − b_ref, 0)`` the **allowance**
+  (the excess over the baseline tolerated at this step; with ``b_ref`` unknown, ``a = e − b̂`` of
+  the window's own baseline arm) and ``cap`` the spec's ``canary.error_rate_max``.
+  Once the candidate served ``min_conversations`` in the window:
+
+  1. *window baseline* — the same window's baseline arm has ``min_conversations`` too: breach when
+     the Newcombe (Wilson hybrid) lower bound of ``candidate − baseline`` exceeds ``a``;
+  2. *reference baseline* — no (or too small a) baseline arm, e.g. at 100%: breach when the Wilson
+     lower bound of the candidate's rate minus ``b_ref`` exceeds ``a``;
+  3. *absolute* — no baseline arm and no reference known: breach when the Wilson lower bound of the
+     candidate's rate exceeds ``cap`` (the spec's own maximum, unscaled);
+  4. and always: the Wilson lower bound of the candidate's rate above ``cap`` breaches — a bad
+     baseline never raises the candidate's allowance beyond the spec's absolute maximum.
+
+* **cost overrun** — the lower bound of the ratio of costs per resolution (candidate / baseline)
+  above the alert ratio in force. Cost per resolution of an arm is ``Σcost / Σresolved`` over its
+  conversations; the variance of its log is the delta-method variance of a ratio of means
+  (per-conversation cost and resolved indicator, with their covariance); the two arms add. At 100%
+  (no baseline arm with ``min_resolutions`` resolutions) the reference cost per resolution of the
+  last step with a baseline is a known constant and only the candidate's variance counts. Needs
+  ``min_resolutions`` candidate resolutions.
 * **safety incident** — candidate conversations with a safety incident in the window above the
   alert count (the spec's ``safety_incidents_max``, 0 by default: one incident pulls the flag).
+
+A check that lacks data is **not evaluated** (``evaluated=False``) and is reported as such —
+never as "no breach" (:attr:`GuardrailReport.status`).
 
 Evidence strings carry counts, rates, windows and thresholds — never conversation content.
 """
@@ -24,19 +44,45 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from agent_release.rollout.thresholds import AlertThresholds
-from agent_release.rollout.traffic import WindowSummary
+from agent_release.rollout.traffic import ArmSummary, WindowSummary
 
 Z_ONE_SIDED = 1.959963984540054  # 97.5% one-sided
 
 
-def wilson_lower(x: int, n: int, z: float = Z_ONE_SIDED) -> float:
-    if n <= 0:
-        return 0.0
+def _wilson(x: int, n: int, z: float) -> tuple[float, float]:
     p = x / n
     den = 1 + z * z / n
     c = (p + z * z / (2 * n)) / den
     h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, c - h)
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def wilson_lower(x: int, n: int, z: float = Z_ONE_SIDED) -> float:
+    return 0.0 if n <= 0 else _wilson(x, n, z)[0]
+
+
+def wilson_upper(x: int, n: int, z: float = Z_ONE_SIDED) -> float:
+    return 1.0 if n <= 0 else _wilson(x, n, z)[1]
+
+
+def diff_lower(x1: int, n1: int, x2: int, n2: int, z: float = Z_ONE_SIDED) -> float:
+    """One-sided lower confidence bound of ``p1 − p2`` (Newcombe's hybrid score method 10)."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u2 = wilson_lower(x1, n1, z), wilson_upper(x2, n2, z)
+    return (p1 - p2) - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+
+
+def log_cpr_variance(a: ArmSummary) -> float | None:
+    """Delta-method variance of ``log(Σcost / Σresolved)`` from the per-conversation moments."""
+    n = a.conversations
+    if n < 2 or not a.resolved or a.cost_usd <= 0 or a.cost_sq is None or a.cost_resolved is None:
+        return None
+    mx, my = a.cost_usd / n, a.resolved / n
+    sxx = max(0.0, (a.cost_sq - n * mx * mx) / (n - 1))
+    syy = my * (1 - my) * n / (n - 1)
+    sxy = (a.cost_resolved - n * mx * my) / (n - 1)
+    v = (sxx / mx ** 2 + syy / my ** 2 - 2 * sxy / (mx * my)) / n
+    return max(v, 0.0)
 
 
 @dataclass(frozen=True)
@@ -44,10 +90,12 @@ class GuardrailCheck:
     name: str  # error_rate | cost_overrun | safety_incidents
     evaluated: bool
     breached: bool
-    value: float | None
-    statistic: float | None  # what is compared with the threshold (lower bound, ratio, count)
+    value: float | None  # the point estimate (rate, ratio, count)
+    statistic: float | None  # what is compared with ``threshold`` (the deciding rule's lower bound / count)
     threshold: float
     evidence: str
+    rule: str = ""  # which rule decided (error rate: window_baseline | reference_baseline | absolute | cap)
+    detail: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -64,14 +112,105 @@ class GuardrailReport:
     def breached(self) -> bool:
         return bool(self.breaches)
 
+    @property
+    def not_evaluated(self) -> list[GuardrailCheck]:
+        return [c for c in self.checks if not c.evaluated]
+
+    @property
+    def status(self) -> str:
+        """``breach`` | ``not evaluated`` (the error-rate guardrail — the one that needs a sample —
+        lacked data: no verdict, never "no breach") | ``no breach``."""
+        if self.breached:
+            return "breach"
+        if any(c.name == "error_rate" and not c.evaluated for c in self.checks):
+            return "not evaluated"
+        return "no breach"
+
     def reason(self) -> str:
-        if not self.breached:
-            return "no guardrail breached"
-        return "; ".join(f"guardrail {c.name}: {c.evidence}" for c in self.breaches)
+        if self.breached:
+            return "; ".join(f"guardrail {c.name}: {c.evidence}" for c in self.breaches)
+        if self.status == "not evaluated":
+            return "guardrails not evaluated: " + "; ".join(f"{c.name} {c.evidence}" for c in self.not_evaluated)
+        return "no guardrail breached"
 
     def evidence(self) -> dict:
-        return {"window": self.window.to_dict(), "thresholds": self.thresholds.to_dict(),
+        return {"window": self.window.to_dict(), "thresholds": self.thresholds.to_dict(), "status": self.status,
                 "checks": [asdict(c) for c in self.checks]}
+
+
+def _error_check(c: ArmSummary, b: ArmSummary, thr: AlertThresholds, min_conversations: int,
+                 span: str, at: str) -> GuardrailCheck:
+    cap = thr.error_rate_cap if thr.error_rate_cap is not None else thr.error_rate_max
+    if c.conversations < min_conversations:
+        return GuardrailCheck(
+            "error_rate", False, False, c.error_rate if c.conversations else None, None, cap,
+            f"not evaluated: {c.conversations} candidate conversations < {min_conversations} ({span})",
+            rule="not_evaluated")
+    lo_c = wilson_lower(c.errors, c.conversations)
+    b_ref = thr.baseline_error_rate
+    detail: dict = {"candidate_rate": c.error_rate, "candidate_lower": lo_c, "cap": cap,
+                    "alert_in_force": thr.error_rate_max, "reference_baseline": b_ref}
+    if b.conversations >= min_conversations:
+        rule = "window_baseline"
+        excess_lo = diff_lower(c.errors, c.conversations, b.errors, b.conversations)
+        allowance = thr.error_rate_allowance
+        if allowance is None:  # no reference: the spec's maximum measured from this window's baseline
+            allowance = max(0.0, thr.error_rate_max - b.error_rate)
+        base = (f"baseline {b.error_rate:.2%} ({b.errors:,}/{b.conversations:,}, same window): excess "
+                f"{c.error_rate - b.error_rate:+.2%}, 97.5% lower bound {excess_lo:+.2%} vs allowance {allowance:+.2%}")
+    elif b_ref is not None:
+        rule = "reference_baseline"
+        excess_lo = lo_c - b_ref
+        allowance = thr.error_rate_allowance
+        base = (f"no baseline arm in the window (n={b.conversations:,}): reference baseline {b_ref:.2%} "
+                f"(last step with one): excess lower bound {excess_lo:+.2%} vs allowance {allowance:+.2%}")
+    else:
+        rule, excess_lo, allowance = "absolute", None, None
+        base = (f"no baseline arm in the window (n={b.conversations:,}) and no reference baseline known: "
+                f"absolute rule, lower bound vs the spec's maximum {cap:.2%}")
+    detail.update(rule=rule, excess_lower=excess_lo, allowance=allowance)
+    rel_breach = excess_lo is not None and excess_lo > allowance
+    cap_breach = lo_c > cap
+    if rel_breach:
+        decided, stat, th = rule, excess_lo, allowance
+    elif cap_breach or excess_lo is None:
+        decided, stat, th = ("cap" if excess_lo is not None else "absolute"), lo_c, cap
+    else:
+        decided, stat, th = rule, excess_lo, allowance
+    capped = (f"; candidate lower bound {lo_c:.2%} above the spec's absolute maximum {cap:.2%}"
+              if cap_breach and excess_lo is not None else "")
+    return GuardrailCheck(
+        "error_rate", True, rel_breach or cap_breach, c.error_rate, stat, th,
+        f"candidate error rate {c.error_rate:.2%} (97.5% lower bound {lo_c:.2%}, {c.errors:,}/{c.conversations:,} "
+        f"conversations, {span}) {at}; {base}{capped}", rule=decided, detail=detail)
+
+
+def _cost_check(c: ArmSummary, b: ArmSummary, thr: AlertThresholds, min_resolutions: int,
+                reference_cost_per_resolution: float | None, span: str, at: str) -> GuardrailCheck:
+    k = thr.cost_overrun_ratio
+    same = b.resolved >= min_resolutions and b.cost_per_resolution
+    ref = b.cost_per_resolution if same else (reference_cost_per_resolution or thr.baseline_cost_per_resolution)
+    cpr = c.cost_per_resolution
+    if c.resolved < min_resolutions or cpr is None or not ref:
+        return GuardrailCheck("cost_overrun", False, False, None, None, k,
+                              f"not evaluated: {c.resolved} candidate resolutions (< {min_resolutions}) "
+                              "or no baseline reference", rule="not_evaluated")
+    ratio = cpr / ref
+    vc = log_cpr_variance(c)
+    vb = log_cpr_variance(b) if same else 0.0
+    if vc is None or vb is None:
+        return GuardrailCheck("cost_overrun", False, False, ratio, None, k,
+                              f"not evaluated: no per-conversation cost moments for the interval (ratio {ratio:.3f}x)",
+                              rule="not_evaluated")
+    se = math.sqrt(vc + vb)
+    lo = math.exp(math.log(ratio) - Z_ONE_SIDED * se) if ratio > 0 else 0.0
+    label = "baseline (same window)" if same else "reference baseline (last step with one; taken as known)"
+    return GuardrailCheck(
+        "cost_overrun", True, lo > k, ratio, lo, k,
+        f"candidate cost per resolution ${cpr:.5f} vs {label} ${ref:.5f} = {ratio:.3f}x (97.5% lower bound "
+        f"{lo:.3f}x, {c.resolved:,} resolutions, {span}) vs alert {k:.3f}x {at}",
+        rule="window_baseline" if same else "reference_baseline",
+        detail={"ratio": ratio, "lower": lo, "se_log": se, "reference": ref})
 
 
 def evaluate(window: WindowSummary, thresholds: AlertThresholds, *, min_conversations: int = 200,
@@ -80,44 +219,13 @@ def evaluate(window: WindowSummary, thresholds: AlertThresholds, *, min_conversa
     c, b = window.candidate, window.baseline
     span = f"{window.start:%Y-%m-%d %H:%M}–{window.end:%H:%M} UTC"
     at = f"at {thresholds.percentage:g}%"
-
-    # ---- error rate
-    if c.conversations >= min_conversations:
-        lo = wilson_lower(c.errors, c.conversations)
-        base = f"baseline {b.error_rate:.2%} (n={b.conversations:,})" if b.conversations else (
-            f"reference baseline {thresholds.baseline_error_rate:.2%}")
-        rep.checks.append(GuardrailCheck(
-            "error_rate", True, lo > thresholds.error_rate_max, c.error_rate, lo, thresholds.error_rate_max,
-            f"candidate error rate {c.error_rate:.2%} (97.5% lower bound {lo:.2%}, {c.errors:,}/{c.conversations:,} "
-            f"conversations, {span}) vs alert {thresholds.error_rate_max:.2%} {at}; {base}"))
-    else:
-        rep.checks.append(GuardrailCheck(
-            "error_rate", False, False, c.error_rate if c.conversations else None, None, thresholds.error_rate_max,
-            f"not evaluated: {c.conversations} candidate conversations < {min_conversations} ({span})"))
-
-    # ---- cost overrun
-    ref = b.cost_per_resolution if b.resolved >= min_resolutions else None
-    ref_label = "baseline (same window)"
-    if ref is None:
-        ref = reference_cost_per_resolution or thresholds.baseline_cost_per_resolution
-        ref_label = "reference baseline (last step with one)"
-    cpr = c.cost_per_resolution
-    if c.resolved >= min_resolutions and cpr is not None and ref:
-        ratio = cpr / ref
-        rep.checks.append(GuardrailCheck(
-            "cost_overrun", True, ratio > thresholds.cost_overrun_ratio, ratio, ratio, thresholds.cost_overrun_ratio,
-            f"candidate cost per resolution ${cpr:.5f} vs {ref_label} ${ref:.5f} = {ratio:.3f}x "
-            f"({c.resolved:,} resolutions, {span}) vs alert {thresholds.cost_overrun_ratio:.3f}x {at}"))
-    else:
-        rep.checks.append(GuardrailCheck(
-            "cost_overrun", False, False, None, None, thresholds.cost_overrun_ratio,
-            f"not evaluated: {c.resolved} candidate resolutions (< {min_resolutions}) or no baseline reference"))
-
-    # ---- safety incidents
+    rep.checks.append(_error_check(c, b, thresholds, min_conversations, span, at))
+    rep.checks.append(_cost_check(c, b, thresholds, min_resolutions, reference_cost_per_resolution, span, at))
     n = c.safety_incidents
     rep.checks.append(GuardrailCheck(
         "safety_incidents", c.conversations > 0, n > thresholds.safety_incidents_max, float(n), float(n),
         float(thresholds.safety_incidents_max),
         f"{n} safety incident(s) in {c.conversations:,} candidate conversations ({span}) vs alert > "
-        f"{thresholds.safety_incidents_max} {at}; baseline {b.safety_incidents} in {b.conversations:,}"))
+        f"{thresholds.safety_incidents_max} {at}; baseline {b.safety_incidents} in {b.conversations:,}",
+        rule="count"))
     return rep

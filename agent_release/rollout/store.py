@@ -9,11 +9,20 @@ of the (deterministic) simulated rollout never duplicates a row.
 
 State of a release's rollout (rows of the *current* spec hash, in ``seq`` order):
 ``NOT_STARTED`` (no row) → ``ACTIVE`` (last row ENTER) / ``HELD`` (last row HOLD: the flag stays at
-the step; the analysis did not pass or readiness failed) → one of the terminal states
+the step; the analysis did not pass, readiness failed, the live feed stalled, or the inputs changed
+since the step was entered) → one of the terminal states
 ``COMPLETE`` (100% watched without a breach), ``ROLLED_BACK`` (flag pulled: by the sensor, a
 person, or the controller), ``FROZEN`` (the model live traffic reports is not the pinned one: a
 new release was opened). A terminal rollout is never resumed: rolling back is final for that
 spec; ship a new release (or a new spec hash, which must pass the gate again).
+
+Input manifest: state stays keyed by the **spec hash** (a new spec hash is a new rollout). Every
+row also records the input-manifest hash; :attr:`RolloutState.manifest_hash` is the one the current
+step was entered under. A different current manifest (a price table, golden set, agent profile or
+decision-code change) does *not* restart or discard a live rollout — the flag and the auto-rollback
+watch stay as they are — but the controller records a HOLD "inputs changed since the step was
+entered" and enters no further step (the decisions the step rests on were pre-registered on other
+inputs). Rows written before the column existed have no manifest hash and are not judged.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "cost_overrun_alert": pl.Float64, "safety_incidents_alert": pl.Int64, "readiness_ok": pl.Boolean,
     "inputs_json": pl.String, "statistics_json": pl.String, "thresholds_json": pl.String,
     "evidence_json": pl.String, "readiness_json": pl.String, "criteria_doc_hash": pl.String,
-    "config_hash": pl.String, "new_release_id": pl.String,
+    "config_hash": pl.String, "new_release_id": pl.String, "manifest_hash": pl.String,
 }
 
 DECISION_COLUMN_DOCS: dict[str, str] = {
@@ -81,6 +90,9 @@ DECISION_COLUMN_DOCS: dict[str, str] = {
     "criteria_doc_hash": "Hash of the canary exit-criteria document of the step analysis.",
     "config_hash": "Hash of the rollout run configuration (scenario, rate, seed, step hours).",
     "new_release_id": "FREEZE: the release opened for the new model.",
+    "manifest_hash": "Input-manifest hash (agent_release.manifest: spec, golden set, corpora, battery, detectors, "
+                     "price table, agent profiles, decision code) the decision was made on; a step entered under "
+                     "another manifest is HELD ('inputs changed since the step was entered'), not restarted.",
 }
 
 READINESS_SCHEMA: dict[str, pl.DataType] = {
@@ -208,6 +220,7 @@ class RolloutState:
     percentage: float  # flag percentage per the last decision
     entered_at: datetime | None  # data time of the last ENTER
     last: dict | None  # the last decision row
+    manifest_hash: str | None = None  # input-manifest hash the current step was entered under
 
     @property
     def terminal(self) -> bool:
@@ -239,4 +252,31 @@ def rollout_state(lake, release_id: str, spec_hash: str) -> RolloutState:
         state_last["thresholds_json"] = last_enter["thresholds_json"]
     return RolloutState(release_id, spec_hash, status,
                         int(last_enter["step_index"]) if last_enter else None, pct,
-                        last_enter["data_time"] if last_enter else None, state_last)
+                        last_enter["data_time"] if last_enter else None, state_last,
+                        last_enter.get("manifest_hash") if last_enter else None)
+
+
+def reference_baseline(lake, release_id: str, spec_hash: str | None = None,
+                       baseline_version: str | None = None) -> tuple[float | None, float | None, str]:
+    """The reference baseline (error rate, cost per resolution) of the release: the one recorded in
+    the thresholds of the latest decision row that has one — rows of ``spec_hash`` first, then any
+    row of the release measured on the same ``baseline_version`` (a spec edit must not lose the
+    reference). ``(None, None, why)`` when none is known: callers must not assume 0."""
+    d = read_decisions(lake, release_id)
+    if d.height == 0:
+        return None, None, "no decision recorded"
+    rows = d.sort("seq", descending=True).to_dicts()
+    order = ([r for r in rows if r["spec_hash"] == spec_hash] if spec_hash else []) + [
+        r for r in rows if not spec_hash or r["spec_hash"] != spec_hash]
+    for r in order:
+        tj = r.get("thresholds_json")
+        if not tj or tj in ("{}", "null"):
+            continue
+        t = json.loads(tj)
+        if t.get("baseline_error_rate") is None:
+            continue
+        if r["spec_hash"] != spec_hash and baseline_version and t.get("baseline_version") != baseline_version:
+            continue
+        return (float(t["baseline_error_rate"]), t.get("baseline_cost_per_resolution"),
+                f"recorded at {r['decision']} of step {r['step_index']} ({str(r['data_time'])[:16]})")
+    return None, None, "no recorded reference baseline"

@@ -24,7 +24,13 @@ Scaling
 -------
 ``s = clamp( sqrt(V₀ / V), s_min, 1 )``  (``s_min`` = 0.2 by default)
 
-* error-rate alert: ``e = b + (e_max − b) · s``   (the allowed excess over the baseline shrinks)
+* error-rate alert: ``e = b + (e_max − b) · s``   (the allowed excess over the baseline shrinks);
+  the guardrail itself compares the candidate *with the baseline*: the allowance in force is
+  ``a = max(e − b, 0) = max(e_max − b, 0) · s`` (see :mod:`agent_release.rollout.guardrails`), and the
+  spec's ``e_max`` stays an absolute cap (``error_rate_cap``) that no baseline can raise.
+  ``b`` unknown (no step with a baseline arm yet, e.g. the first ENTER): ``b`` is recorded as
+  ``None`` — never 0 — and ``e = e_max`` (the guardrail then measures the allowance against the
+  window's own baseline arm, or falls back to the absolute rule when there is none).
 * cost-overrun alert: ``k = 1 + (k_max − 1) · s``   (cost per resolution, candidate / baseline)
 * safety incidents per watch window: ``floor(n_max · s)``   (0 stays 0)
 
@@ -75,15 +81,32 @@ class AlertThresholds:
     error_rate_max: float
     cost_overrun_ratio: float
     safety_incidents_max: int
-    baseline_error_rate: float
+    baseline_error_rate: float | None  # reference baseline b (None = not known; never assumed 0)
     baseline_cost_per_resolution: float | None
     volume: VolumeAtStake | None = None
     formula: str = FORMULA
+    #: the spec's absolute error-rate maximum (canary.error_rate_max): a candidate whose error rate
+    #: is shown above it breaches whatever the baseline does (None in rows written before it existed)
+    error_rate_cap: float | None = None
+    #: the baseline agent version the reference baseline was measured on
+    baseline_version: str | None = None
+
+    @property
+    def error_rate_allowance(self) -> float | None:
+        """Allowed excess of the candidate's error rate over the baseline's: ``max(e - b, 0)``
+        (``None`` when the reference baseline ``b`` is not known)."""
+        if self.baseline_error_rate is None:
+            return None
+        return max(0.0, self.error_rate_max - self.baseline_error_rate)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["volume"] = self.volume.to_dict() if self.volume else None
         return d
+
+    @property
+    def _cap(self) -> float:
+        return self.error_rate_cap if self.error_rate_cap is not None else self.error_rate_max
 
     @classmethod
     def from_dict(cls, d: dict) -> AlertThresholds:
@@ -92,7 +115,11 @@ class AlertThresholds:
                       "volume": VolumeAtStake(**vol) if vol else None})
 
     def describe(self) -> str:
-        return (f"at {self.percentage:g}%: error rate > {self.error_rate_max:.2%}, cost/resolution > "
+        a = self.error_rate_allowance
+        err = (f"error rate > baseline + {a:.2%} (alert {self.error_rate_max:.2%} at reference baseline "
+               f"{self.baseline_error_rate:.2%}; cap {self._cap:.2%})" if a is not None
+               else f"error rate > {self.error_rate_max:.2%} (no reference baseline)")
+        return (f"at {self.percentage:g}%: {err}, cost/resolution > "
                 f"{self.cost_overrun_ratio:.3f}x baseline, safety incidents > {self.safety_incidents_max} "
                 f"(scale {self.scale:.2f})")
 
@@ -113,22 +140,29 @@ def scale_for(volume: float, reference: float, s_min: float = 0.2) -> float:
     return float(min(1.0, max(s_min, math.sqrt(reference / volume))))
 
 
-def scaled_thresholds(spec, percentage: float, *, volume: VolumeAtStake | None, baseline_error_rate: float,
+def scaled_thresholds(spec, percentage: float, *, volume: VolumeAtStake | None, baseline_error_rate: float | None,
                       baseline_cost_per_resolution: float | None = None, s_min: float = 0.2) -> AlertThresholds:
     """The thresholds in force at ``percentage`` given the volume at stake there (``None`` = the
-    spec's own thresholds, scale 1)."""
+    spec's own thresholds, scale 1). ``baseline_error_rate`` ``None`` = no reference baseline known:
+    recorded as such (never taken as 0), and the error alert is the spec's ``e_max``."""
     c = spec.canary
     s = 1.0 if volume is None else scale_for(volume.bad_per_hour, volume.reference_bad_per_hour, s_min)
-    b = float(baseline_error_rate)
-    e = c.error_rate_max if c.error_rate_max <= b else b + (c.error_rate_max - b) * s
+    b = None if baseline_error_rate is None else float(baseline_error_rate)
+    if b is None or c.error_rate_max <= b:
+        e = c.error_rate_max
+    else:
+        e = b + (c.error_rate_max - b) * s
     k = 1.0 + (c.cost_overrun_ratio - 1.0) * s if c.cost_overrun_ratio > 1.0 else c.cost_overrun_ratio
     n = int(math.floor(c.safety_incidents_max * s + 1e-9))
-    return AlertThresholds(float(percentage), round(s, 6), round(float(e), 6), round(float(k), 6), n, b,
-                           baseline_cost_per_resolution, volume)
+    return AlertThresholds(float(percentage), round(s, 6), round(float(e), 6), round(float(k), 6), n,
+                           None if b is None else round(b, 6), baseline_cost_per_resolution, volume,
+                           error_rate_cap=float(c.error_rate_max),
+                           baseline_version=getattr(getattr(spec, "baseline", None), "version", None))
 
 
-def spec_thresholds(spec, percentage: float, baseline_error_rate: float = 0.0,
+def spec_thresholds(spec, percentage: float, baseline_error_rate: float | None = None,
                     baseline_cost_per_resolution: float | None = None) -> AlertThresholds:
-    """Unscaled (the canary's) thresholds."""
+    """Unscaled (the canary's) thresholds. The reference baseline defaults to *unknown* (``None``),
+    not 0: a baseline of 0 would turn every error into excess (issue 14's false rollback at 100%)."""
     return scaled_thresholds(spec, percentage, volume=None, baseline_error_rate=baseline_error_rate,
                              baseline_cost_per_resolution=baseline_cost_per_resolution)

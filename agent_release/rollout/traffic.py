@@ -139,6 +139,12 @@ class ArmSummary:
     safety_incidents: int
     cost_usd: float
     resolved: int
+    #: per-conversation moments for the cost ratio's interval: sum of cost², sum of cost over
+    #: resolved conversations (None when only the totals are known)
+    cost_sq: float | None = None
+    cost_resolved: float | None = None
+    #: start of the newest conversation in the arm (staleness of the feed)
+    last_started_at: datetime | None = None
 
     @property
     def error_rate(self) -> float:
@@ -151,7 +157,8 @@ class ArmSummary:
     def to_dict(self) -> dict:
         return {"conversations": self.conversations, "errors": self.errors, "error_rate": self.error_rate,
                 "safety_incidents": self.safety_incidents, "cost_usd": self.cost_usd, "resolved": self.resolved,
-                "cost_per_resolution": self.cost_per_resolution}
+                "cost_per_resolution": self.cost_per_resolution,
+                "last_started_at": self.last_started_at.isoformat() if self.last_started_at else None}
 
 
 @dataclass(frozen=True)
@@ -188,20 +195,32 @@ def summarize(f: pl.DataFrame, start: datetime, end: datetime) -> WindowSummary:
     w = f.filter((pl.col("started_at") >= start) & (pl.col("started_at") < end))
     agg = w.group_by("arm").agg(
         pl.len().alias("n"), pl.col("has_error").sum().alias("err"), pl.col("safety").sum().alias("saf"),
-        pl.col("cost").sum().alias("cost"), pl.col("resolved").sum().alias("res"))
+        pl.col("cost").sum().alias("cost"), pl.col("resolved").sum().alias("res"),
+        (pl.col("cost") ** 2).sum().alias("cost_sq"),
+        pl.col("cost").filter(pl.col("resolved")).sum().alias("cost_res"),
+        pl.col("started_at").max().alias("last"))
     arms = {r["arm"]: r for r in agg.iter_rows(named=True)}
 
     def arm(name: str) -> ArmSummary:
         r = arms.get(name)
         if r is None:
             return ArmSummary(0, 0, 0, 0.0, 0)
-        return ArmSummary(int(r["n"]), int(r["err"]), int(r["saf"]), float(r["cost"]), int(r["res"]))
+        return ArmSummary(int(r["n"]), int(r["err"]), int(r["saf"]), float(r["cost"]), int(r["res"]),
+                          float(r["cost_sq"] or 0.0), float(r["cost_res"] or 0.0),
+                          _utc(r["last"]) if r["last"] is not None else None)
 
     models: dict[str, dict[str, int]] = {}
     for r in w.group_by("arm", "model").len().iter_rows(named=True):
         models.setdefault(r["arm"], {})[str(r["model"])] = int(r["len"])
     other = int(arms["other"]["n"]) if "other" in arms else 0
     return WindowSummary(start, end, arm("candidate"), arm("baseline"), other, models)
+
+
+def last_conversation(f: pl.DataFrame) -> datetime | None:
+    """Start of the newest conversation in ``f`` (the feed's freshness)."""
+    if f.height == 0:
+        return None
+    return _utc(f["started_at"].max())
 
 
 def data_clock(f: pl.DataFrame) -> datetime | None:

@@ -256,10 +256,28 @@ def rollout_healthy(context: dg.AssetCheckExecutionContext, warehouse: Warehouse
             st = rollout_state(lake, r, load_release(r).spec_hash)
         except Exception:  # noqa: BLE001 - spec removed / invalid: not this check's business
             continue
-        rows.append((r, st.status, f"{st.percentage:g}%"))
-    bad = [r for r in rows if r[1] in ("ROLLED_BACK", "FROZEN", "HELD")]
+        rows.append((r, st.status, f"{st.percentage:g}%", _latest_watch_verdict(lake, r, st.step_index)))
+    bad = [r for r in rows if r[1] in ("ROLLED_BACK", "FROZEN", "HELD") or r[3] == "not evaluated"]
     return dg.AssetCheckResult(passed=bool(rows) and not bad, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"rollouts": dg.MetadataValue.md(md_rows(["release", "status", "flag"], rows))})
+                               metadata={"rollouts": dg.MetadataValue.md(
+                                   md_rows(["release", "status", "flag", "latest watch window"], rows))})
+
+
+def _latest_watch_verdict(lake, rid: str, step_index: int | None) -> str:
+    """Verdict of the latest watch window of the current step: breach | no breach | not evaluated
+    (too little data: no verdict) | "" (no watch recorded)."""
+    from agent_release.rollout.controller import WATCH
+    from agent_release.rollout.traffic import step_partition
+
+    if step_index is None or step_partition(rid, step_index) not in lake.partitions(WATCH):
+        return ""
+    w = lake.read(WATCH, partition=step_partition(rid, step_index)).sort("window_start")
+    if w.height == 0:
+        return ""
+    last = w.row(-1, named=True)
+    if "verdict" in w.columns and last["verdict"]:
+        return str(last["verdict"])
+    return "breach" if last["breached"] else "no breach"
 
 
 rollout_job = dg.define_asset_job(
@@ -331,9 +349,12 @@ def _live_source() -> str:
     name="rollout_guardrail_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
     description=("Automatic rollback: on every tick, for every release whose flag is on, evaluates the "
                  "guardrails (error-rate breach, cost overrun, safety incident) on the last 6 h of live "
-                 "traffic against the thresholds in force at the current step, and pulls the flag without a "
-                 "human on a breach, recording why with the evidence. Idempotent: a pulled flag is not "
-                 "watched, so a second tick does nothing more."),
+                 "traffic against the thresholds in force at the current step (recorded when the step was "
+                 "entered), and pulls the flag without a human on a breach, recording why with the evidence. "
+                 "A stalled live feed (newest conversation older than AGENT_RELEASE_FEED_MAX_LAG_MINUTES, "
+                 "default 30) raises a staleness alert (observation + HOLD decision row), never a silent "
+                 "'no breach'; a window too small to judge reads 'not evaluated'. Idempotent: a pulled flag "
+                 "is not watched, so a second tick does nothing more."),
 )
 def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
                              flag_backend: FlagBackendResource):
@@ -354,6 +375,13 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
             context.log.warning(tick.message)
             events.append(_observation(spec.release_id, auto_rollback=tick.message[:2000],
                                        evidence=tick.details.get("evidence", {})))
+        elif tick.action == "stale":
+            context.log.error(tick.message)
+            events.append(_observation(spec.release_id, staleness_alert=tick.message[:2000],
+                                       hold_recorded=bool(tick.details.get("hold_recorded")),
+                                       evidence=tick.details.get("evidence", {})))
+        elif tick.action == "not_evaluated":
+            context.log.warning(tick.message)
     if events:
         warehouse.publish()
     return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events)
