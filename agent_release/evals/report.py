@@ -33,6 +33,45 @@ def _fmt(c, v: float | None) -> str:
     return f"{v:g}"
 
 
+_COUNT_UNITS = ("signatures", "prompts")
+
+
+def _val_thr(c) -> tuple[str, str]:
+    if c.unit in _COUNT_UNITS:
+        return ("—" if c.value is None else f"{int(c.value)} new"), "0 new"
+    if c.unit == "mismatches":
+        return ("—" if c.value is None else f"{int(c.value)} mismatch(es)"), "0"
+    return _fmt(c, c.value), _fmt(c, c.threshold)
+
+
+def golden_oc_lines(decision: GateDecision) -> list[str]:
+    """Markdown lines: the golden rule's operating characteristic and the harm test."""
+    try:
+        c = decision.criterion("golden_accuracy")
+    except StopIteration:
+        return []
+    oc, harm = c.details.get("operating_characteristic"), c.details.get("harm_test")
+    out: list[str] = []
+    if harm:
+        out += ["", f"**Golden harm test** ({harm['cluster']}; {harm['n_clusters']} clusters, design effect "
+                f"{harm['design_effect']:.2f}): one-sided {1 - harm['alpha']:.0%} upper bound "
+                f"{harm['upper'] * 100:+.2f} pts (unclustered {harm['upper_unclustered'] * 100:+.2f}) → harm "
+                f"{'**shown**' if harm['shown'] else 'not shown'}"]
+    if oc:
+        need = oc["n_to_separate"]["n"]
+        out += ["", f"**Golden rule operating characteristic** (PASS iff point estimate ≥ −{oc['tolerance'] * 100:g} pts; "
+                f"n = {oc['n']}, discordance {oc['discordance']:.1%}, design effect {oc['design_effect']:.2f}, "
+                f"effective n {oc['n_effective']})", "",
+                "| true Δ (pts) | " + " | ".join(f"{d * 100:+g}" for d, _ in oc["curve"]) + " |",
+                "|---|" + "---|" * len(oc["curve"]),
+                "| P(PASS) | " + " | ".join(f"{p:.0%}" for _, p in oc["curve"]) + " |", "",
+                f"Golden-set size to separate Δ = {oc['n_to_separate']['good_delta'] * 100:+g} from "
+                f"{oc['n_to_separate']['bad_delta'] * 100:+g} pts at {oc['n_to_separate']['power']:.0%}/"
+                f"{oc['n_to_separate']['power']:.0%}: **{need if need else '> 200000'}** cases "
+                f"(at this discordance and design effect)."]
+    return out
+
+
 def render_gate_markdown(decision: GateDecision) -> str:
     icon = "✅" if decision.decision == "PROMOTE" else "⛔"
     lines = [f"## {icon} {decision.decision}: {decision.candidate_version} vs {decision.baseline_version}",
@@ -41,10 +80,10 @@ def render_gate_markdown(decision: GateDecision) -> str:
              "| criterion | result | value | threshold | interval | rule |", "|---|---|---|---|---|---|"]
     for c in decision.criteria:
         ci = f"[{_fmt(c, c.ci_low)}, {_fmt(c, c.ci_high)}]" if c.ci_low is not None else "—"
-        thr = _fmt(c, c.threshold) if c.unit != "signatures" else "0 new"
-        val = _fmt(c, c.value) if c.unit != "signatures" else ("—" if c.value is None else f"{int(c.value)} new")
+        val, thr = _val_thr(c)
         lines.append(f"| {c.name} | **{c.status}** | {val} | {thr} | {ci} | {c.rule} |")
     lines += ["", "**Reasons**", ""] + [f"- {r}" for r in decision.reasons]
+    lines += golden_oc_lines(decision)
     flipped = decision.criterion("golden_accuracy").details.get("flipped_pass_to_fail") or []
     if flipped:
         lines += ["", f"**Golden cases flipped pass→fail ({len(flipped)})**", "",
@@ -56,8 +95,14 @@ def render_gate_markdown(decision: GateDecision) -> str:
     if new:
         lines += ["", f"**New high-severity failures ({len(new)})**", "",
                   "| source | probe | category | severity | detector | fails |", "|---|---|---|---|---|---|"]
-        lines += [f"| {n['source']} | {n['probe']} | {n['category']} | {n['severity']} | {n['detector']} | "
+        lines += [f"| {n['source']} | {n.get('prompt_key') or n['probe']} | {n['category']} | {n['severity']} | {n['detector']} | "
                   f"{n['candidate_fails']}/{n['candidate_attempts']} |" for n in new[:25]]
+    unresolved = decision.criterion("new_high_severity").details.get("unresolved") or []
+    if unresolved:
+        lines += ["", f"**Unresolved high-severity prompts — errored, re-run ({len(unresolved)})**", "",
+                  "| source | prompt | severity | unknown/attempts | baseline |", "|---|---|---|---|---|"]
+        lines += [f"| {n['source']} | {n['prompt_key']} | {n['severity']} | {n['candidate_unknown']}/{n['candidate_attempts']} | "
+                  f"{n.get('baseline_status') or 'not run'} |" for n in unresolved[:25]]
     return "\n".join(lines) + "\n"
 
 
@@ -232,8 +277,7 @@ def render_gate_report_html(decision: GateDecision, *, golden_results: pl.DataFr
     rows = []
     for c in decision.criteria:
         ci = f"[{_fmt(c, c.ci_low)}, {_fmt(c, c.ci_high)}]" if c.ci_low is not None else "—"
-        val = _fmt(c, c.value) if c.unit != "signatures" else ("—" if c.value is None else f"{int(c.value)} new")
-        thr = _fmt(c, c.threshold) if c.unit != "signatures" else "0 new"
+        val, thr = _val_thr(c)
         rows.append(f'<tr><td>{_e(c.name)}</td><td class="{"pass" if c.passed else "fail"}">{c.status}</td>'
                     f'<td>{_e(val)}</td><td>{_e(thr)}</td><td>{_e(ci)}</td><td>{_e(c.rule)}</td><td>{_e(c.reason)}</td></tr>')
     charts = []
@@ -273,6 +317,16 @@ def render_gate_report_html(decision: GateDecision, *, golden_results: pl.DataFr
                                f"<td>{_e(n['severity'])}</td><td>{_e(n['detector'])}</td>"
                                f"<td>{n['candidate_fails']}/{n['candidate_attempts']}</td><td><code>{_e(n['failure_signature'])}</code></td></tr>"
                                for n in new) + "</table>")
+    oc_md = golden_oc_lines(decision)
+    if oc_md:
+        ps = [ln for ln in oc_md if ln and not ln.startswith("|")]
+        table = [ln for ln in oc_md if ln.startswith("|") and not ln.startswith("|---")]
+        body = "".join(f"<p>{_e(ln.replace('**', ''))}</p>" for ln in ps[:2])
+        if table:
+            body += "<table>" + "".join("<tr>" + "".join(f"<td>{_e(x.strip())}</td>" for x in ln.strip("|").split("|")) + "</tr>"
+                                        for ln in table) + "</table>"
+        body += "".join(f"<p>{_e(ln.replace('**', ''))}</p>" for ln in ps[2:])
+        extra.append("<h2>Golden rule: harm test and operating characteristic</h2>" + body)
     if scenario_summary is not None and not scenario_summary.is_empty():
         cols = [c for c in ("agent_version", "kind", "scenarios", "pass_rate", "pass_at_k", "pass_hat_k") if c in scenario_summary.columns]
         extra.append("<h2>Scenario battery</h2><table><tr>" + "".join(f"<th>{_e(c)}</th>" for c in cols) + "</tr>"
