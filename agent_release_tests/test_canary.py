@@ -302,7 +302,7 @@ def test_candidate_worse_only_in_spanish_does_not_expand_and_names_the_locale(sp
     assert dec.metrics_passed >= 3  # the totals look fine ...
     assert "locale es-ES" in dec.segments_flagged  # ... but a segment blocks expansion
     first = dec.reasons[0]
-    assert "locale es-" in first and "resolution" in first and "95% CI" in first and "p=" in first
+    assert "locale es-" in first and "resolution" in first and "90% CI" in first and "p=" in first
     flagged = {s.segment for s in dec.segments if s.flagged}
     assert flagged <= {"es-ES", "es-MX"}
     es = next(s for s in dec.segments if s.segment == "es-ES")
@@ -323,10 +323,9 @@ def test_segment_p_values_cross_check_statsmodels(spec):
     ref = smp.test_proportions_2indep(xc / dc, nc / dc, xb / db, nb / db, value=-es.margin, method="score",
                                       compare="diff", alternative="smaller", correction=False)
     assert es.p_value == pytest.approx(ref.pvalue, rel=0.05)
-    from statsmodels.stats.multitest import multipletests
-
-    adj = multipletests([s.p_value for s in tested], method="holm")[1]
-    assert [s.p_adjusted for s in tested] == pytest.approx(list(adj), rel=1e-12)
+    # per-segment level (no Holm, see the exit criteria): flagged exactly when judged and p <= 0.05
+    assert [s.p_adjusted for s in tested] == [s.p_value for s in tested]
+    assert all(s.flagged == (s.p_value <= 0.05) for s in tested)
     # CSAT-by-length: SQL aggregates + Welch on effective n, recomputed from the raw frame
     df = sim.frame.filter(pl.col("csat").is_not_null()).with_columns(
         turns=pl.col("messages").list.len() // 2,
@@ -382,11 +381,13 @@ def test_design_effect_matches_cluster_robust_ols():
 
 
 def test_long_conversation_tone_drift_blocks_expansion(spec):
-    sim = sim_of(spec, "long_conversation_drift", SMALL)
+    sim = sim_of(spec, "long_conversation_drift", BIG)
     dec = D.decide(spec, sim.frame, as_of=end_of(sim))
     assert dec.decision == D.HOLD
-    assert "turns 10+" in dec.segments_flagged
+    assert "turns 10+" in dec.segments_flagged and "turns 1-2" not in dec.segments_flagged
     assert any("turns 10+" in r and "CSAT" in r for r in dec.reasons)
+    # drift only beyond 4 turns: the totals alone would have expanded
+    assert dec.metrics_passed >= 3 and not dec.metrics_harmed
 
 
 def test_sample_ratio_mismatch_means_metrics_are_not_interpreted(spec):
@@ -581,7 +582,8 @@ def test_clearly_inferior_candidate_does_not_expand(spec):
     sim = simulate(cfg, TrueEffects(resolution_delta=-0.05, latency_multiplier=1.3, csat_shift=-0.4))
     dec = D.decide(spec, sim.frame, as_of=end_of(sim))
     assert dec.decision == D.HOLD
-    assert dec.reasons[0].startswith("inconclusive") or "segment" in dec.reasons[0]
+    assert dec.reasons[0].startswith("exit metric worse than its margin")
+    assert {"resolution_rate", "p95_latency_ms"} <= set(dec.metrics_harmed)
     worse = [m for m in dec.metrics if "significantly WORSE" in m.describe()]
     assert {m.name for m in worse} >= {"resolution_rate", "p95_latency_ms"}
 

@@ -13,9 +13,9 @@ Order of evaluation (and precedence of the outcome)
 0. **No data** (no conversation served by the candidate, or none by the baseline, before
    ``as_of``) -> HOLD. Never a pass.
 1. **Absolute guardrails** on everything the candidate served (valid whatever the comparison
-   looks like): safety incidents > ``safety_incidents_max``; candidate error rate >
-   ``error_rate_max`` (point estimate, once the candidate served
-   ``guardrail_min_conversations``) -> ROLLBACK with the evidence.
+   looks like): safety incidents > ``safety_incidents_max``; the one-sided lower confidence bound
+   (level ``policy.guardrail_alpha``, Rao-Scott effective n) of the candidate error rate >
+   ``error_rate_max`` -- an absolute allowance the baseline never raises -> ROLLBACK.
 2. **Data integrity** -- if broken, the metrics are NOT interpreted and the decision is HOLD
    (chosen over ROLLBACK: a broken comparison says nothing about the candidate, and rolling back
    on it would hide the bug that broke it; fix the assignment/logging, then look again):
@@ -26,8 +26,9 @@ Order of evaluation (and precedence of the outcome)
      flag randomises; conversations of one user are correlated and would inflate the chi-square;
    * flag/serving mismatches above ``max_mismatch_share`` of the canary's conversations;
    * a pre-canary representativeness verdict of HOLD (when one is passed in).
-3. **Comparative guardrail**: cost per resolution candidate / baseline > ``cost_overrun_ratio``
-   (point estimate, once the candidate has ``cost_guardrail_min_resolutions``) -> ROLLBACK.
+3. **Comparative guardrails** (lower confidence bounds, relative to the baseline): candidate -
+   baseline error rate > ``error_rate_allowance``; p95 ratio > ``p95_ratio_max``; cost per
+   resolution ratio > ``cost_overrun_ratio`` -> ROLLBACK.
 4. **Minimum soak**: ``min_soak_days`` elapsed since the first candidate conversation, all 7
    weekdays seen, ``min_conversations_per_arm`` per arm -> otherwise HOLD "too early".
 5. **Exit metrics** (from the spec): one-sided non-inferiority with the registered margins --
@@ -43,15 +44,19 @@ Order of evaluation (and precedence of the outcome)
    step's level is itself spent group-sequentially (the graphical group-sequential procedure
    of Maurer & Bretz 2013 with Holm weights): step j compares the j-th smallest p-value with the
    nominal level of an O'Brien-Fleming plan at ``alpha / (m - j)``.
-6. **Segments / slow burn** (only once the metrics are tested): a segment where the candidate is
-   significantly WORSE than the baseline by more than the margin blocks expansion -- one-sided
-   superiority test of baseline over candidate beyond the margin (p = 1 - p of the
-   non-inferiority test), Holm-corrected across all segment tests at ``alpha``. Checked:
-   resolution per locale / persona (the spec's ``segments``), CSAT per conversation-length bucket
-   (tone drift on long conversations), escalation hand-off quality. The reason names the segment.
-7. **EXPAND** only with >= ``required_passing`` metrics non-inferior, no guardrail breach, no
-   significantly worse segment and the minimum soak met; otherwise HOLD (inconclusive); after
-   ``max_soak_days`` the HOLD says the soak is exhausted.
+   **Harm**: every exit metric is also tested for inferiority (H0 "not worse than the margin",
+   p = 1 - p_NI) at ``alpha / m``; a metric shown worse blocks expansion and keeps blocking at
+   later looks until its own non-inferiority is shown.
+6. **Segments / slow burn** (only once the metrics are tested): resolution and p95 latency per
+   locale / persona, CSAT per conversation length, hand-off quality. One-sided harm test per
+   segment at ``policy.segment_alpha`` (no Holm); a segment is judged only when its standard
+   error lets it detect the policy's harm size with ``segment_power``, else "not judged - too
+   small"; unjudged segments may cover at most ``max_unjudged_share`` of the candidate's traffic
+   per check and dimension. A flagged segment keeps blocking until its non-inferiority is shown.
+7. **EXPAND** only with >= ``required_passing`` metrics non-inferior, none harmed, no guardrail
+   breach, no blocking segment, unjudged traffic within the limit and the minimum soak met;
+   otherwise HOLD. :func:`run_looks` applies the stopping rule: daily looks on complete days only,
+   information fraction from data, EXPAND / ROLLBACK terminal, the maximum-soak look the last.
 """
 
 from __future__ import annotations
@@ -180,17 +185,29 @@ def render_exit_criteria(spec: Any, policy: DecisionPolicy | None = None) -> str
         "- Pre-canary cohort representativeness (locale, channel, persona) verdict HOLD -> HOLD.",
         "",
         "## 2. Guardrails (any look; breach -> ROLLBACK)",
+        f"All bounds are one-sided at level {policy.guardrail_alpha:g} ({1 - policy.guardrail_alpha:.0%} lower confidence "
+        "bounds, clustered by user); a point estimate alone never breaches and never clears a guardrail.",
         f"- Safety incidents on candidate conversations > {c.safety_incidents_max}.",
-        f"- Candidate error rate (conversations with an assistant error) > {c.error_rate_max:.1%} "
-        f"(point estimate, from {policy.guardrail_min_conversations} candidate conversations).",
-        f"- Candidate cost per resolution > {c.cost_overrun_ratio:g} x baseline (point estimate, from "
-        f"{policy.cost_guardrail_min_resolutions} candidate resolutions; requires intact data).",
+        f"- Candidate error rate (conversations with an assistant error): lower bound > {c.error_rate_max:.1%} "
+        f"(absolute; from {policy.guardrail_min_conversations} candidate conversations). The baseline's error rate "
+        "never raises this allowance.",
+        f"- Error rate relative to the baseline: lower bound of candidate - baseline > +{c.error_rate_allowance * 100:g} "
+        "pts (Farrington-Manning score interval on Rao-Scott effective counts; requires intact data).",
+        f"- p95 latency: lower bound of candidate / baseline p95 > {c.p95_ratio_max:g}x (cluster bootstrap by user; "
+        "requires intact data).",
+        f"- Cost per resolution: lower bound of candidate / baseline > {c.cost_overrun_ratio:g}x (delta method on "
+        f"per-user totals, from {policy.cost_guardrail_min_resolutions} candidate resolutions; requires intact data).",
         "",
         "## 3. Minimum soak (else HOLD \"too early\")",
         f"- At least {c.min_soak_days} days since the canary started (flag on, else the first candidate "
         f"conversation; {policy.soak_grace_hours:g} h grace) and every weekday seen (a full weekly cycle).",
         f"- At least {c.min_conversations_per_arm} conversations per arm.",
-        f"- Maximum soak {c.max_soak_days} days (information fraction = soak days / {c.max_soak_days}).",
+        f"- Maximum soak {c.max_soak_days} days. Information fraction = candidate conversations so far / candidate "
+        f"conversations planned by day {c.max_soak_days} (the plan is fixed at the first tested look from its rate); "
+        "the look at the maximum soak has fraction 1 and spends what is left.",
+        f"- Looks are daily, at 00:00 UTC, and only on complete days: a day's look is taken once the data reach "
+        f"within {policy.look_tolerance_minutes:g} minutes of its end. Hourly runs refresh the cohort statistics but "
+        "take no look (spend no alpha) on a partial day.",
         "",
         "## 4. Exit metrics (one-sided non-inferiority, margins registered here)",
         "",
@@ -217,12 +234,19 @@ def render_exit_criteria(spec: Any, policy: DecisionPolicy | None = None) -> str
         "per-user totals.",
         "",
         "## 5. Repeated looks and multiplicity",
-        f"- One-sided alpha = {c.alpha:g} for the family of {m} exit metrics, Holm step-down "
+        f"- Non-inferiority: one-sided alpha = {c.alpha:g} for the family of {m} exit metrics, Holm step-down "
         f"(step j tests at alpha/(m - j)).",
         f"- Each step's level is spent over the daily looks with a Lan-DeMets O'Brien-Fleming-type "
         f"spending function; looks are planned daily from day {c.min_soak_days} to day {c.max_soak_days} "
         "(no alpha is spent before the minimum soak). Unplanned extra looks are allowed "
         "(Lan-DeMets): pass the looks actually taken.",
+        "",
+        f"- Harm (inferiority established): for every exit metric, the one-sided test of H0 \"candidate not worse "
+        f"than the margin\" (p = 1 - the non-inferiority p-value) at level {_harm_level(spec, policy):.4g} "
+        f"({'alpha / m, Bonferroni across the metrics' if policy.harm_alpha is None else 'policy'}, the same at every "
+        "look: a false harm finding costs a HOLD, never a customer). A metric shown worse than its margin blocks "
+        "expansion (HOLD, named in the reasons) whatever the other metrics say, and keeps blocking at later looks "
+        "until its own non-inferiority is shown.",
         "",
         "Nominal one-sided level at each planned look (first Holm step, alpha/m; later steps are larger):",
         "",
@@ -237,25 +261,45 @@ def render_exit_criteria(spec: Any, policy: DecisionPolicy | None = None) -> str
     lines += [
         "",
         "## 6. Segments and slow burn (block expansion; reason names the segment)",
-        f"- Resolution per {', '.join(c.segments) or '(no segment dimension)'}: blocked when the candidate is "
-        f"significantly worse than the baseline by more than {res_m * 100:g} pts.",
-        f"- CSAT per conversation length ({', '.join(buckets)} assistant turns): blocked when "
-        f"significantly worse by more than {csat_m:g} points (tone drift on long conversations).",
-        f"- Escalation hand-off quality (share of escalations handed off complete): blocked when "
-        f"significantly worse by more than {policy.handoff_margin * 100:g} pts.",
-        f"- Test: one-sided superiority of baseline over candidate beyond the margin (Farrington-Manning / "
-        f"Welch on Rao-Scott effective counts), Holm-corrected across all segment tests at alpha = {c.alpha:g}; segments with fewer than "
-        f"{policy.segment_min_conversations} conversations in an arm are reported, not tested.",
+        f"Each segment check is a one-sided harm test at the per-segment level {policy.segment_alpha:g} (no Holm: "
+        "its type-I error is a false block, a cost to the candidate, measured in bench/decisions.py; Holm over ~30 "
+        "tests would leave a single bad locale undetectable). A segment is flagged when the candidate is shown worse "
+        "than the baseline beyond the segment margin.",
         "",
-        "## 7. Decision",
-        f"- EXPAND: at least {c.required_passing} of {m} exit metrics non-inferior, no guardrail breach, "
-        "no significantly worse segment, minimum soak met, data intact.",
+        "| check | segments | margin | harm to detect |",
+        "|---|---|---|---|",
+        f"| resolution | {', '.join(c.segments) or '-'} | -{res_m * 100:g} pts | -{policy.resolution_segment_detect * 100:g} pts |",
+        f"| p95 latency | {', '.join(c.segments) or '-'} | {_p95_seg_margin(spec, policy):g}x | {policy.p95_segment_detect:g}x |",
+        f"| CSAT by length | {', '.join(buckets)} assistant turns | -{csat_m:g} | -{policy.csat_segment_detect:g} |",
+        f"| escalation hand-off complete | all escalations | -{policy.handoff_margin * 100:g} pts | "
+        f"-{policy.handoff_detect * 100:g} pts |",
+        "",
+        f"- Judged only with power: a segment is judged when its standard error is at most (detect - margin) / "
+        f"(z({policy.segment_alpha:g}) + z({policy.segment_power:.0%} power)), i.e. the harm to detect is flagged with "
+        f"{policy.segment_power:.0%} power; the required candidate n is reported. Otherwise \"not judged - too small\" "
+        f"(never a pass; fewer than {policy.segment_min_conversations} per arm is never judged).",
+        f"- Representativeness of what was judged: within each check and dimension, unjudged segments may cover at most "
+        f"{policy.max_unjudged_share:.0%} of the candidate's conversations (a {policy.resolution_segment_detect * 100:g}-pt "
+        f"harm in all of them moves the total resolution by at most {policy.max_unjudged_share * policy.resolution_segment_detect * 100:g} pt); "
+        "more -> HOLD naming them.",
+        "- Persistence: a segment flagged at any look keeps blocking until its own non-inferiority to the segment margin "
+        f"is shown (one-sided, level {policy.segment_alpha:g}).",
+        "- Pre-canary representativeness (section 1) is computed from the real population: the users of the masked "
+        "production logs.",
+        "",
+        "## 7. Decision and stopping rule",
+        f"- EXPAND: at least {c.required_passing} of {m} exit metrics non-inferior, none shown worse than its margin "
+        "(now or at an earlier look without non-inferiority since), no guardrail breach, no segment flagged or still "
+        "blocking, unjudged traffic within the limit, minimum soak met, data intact.",
         "- ROLLBACK: a guardrail breach.",
-        "- HOLD: anything else (too early, inconclusive, data integrity, a worse segment); after the "
-        "maximum soak a HOLD means the candidate was not shown non-inferior.",
+        "- HOLD: anything else (too early, inconclusive, data integrity, harm, a worse or unjudged segment).",
+        "- Stopping rule: EXPAND and ROLLBACK are terminal for the canary run (no later look is taken, so a decision "
+        f"never flips); the look at day {c.max_soak_days} is the last: a HOLD there means the candidate was not shown "
+        "fit to expand (roll back or re-plan under a new spec).",
         "",
         f"Settings: bootstrap {policy.n_boot} resamples (seed {policy.bootstrap_seed}); "
-        f"segment margins resolution {res_m:g}, CSAT {csat_m:g}, hand-off {policy.handoff_margin:g}.",
+        f"segment margins resolution {res_m:g}, CSAT {csat_m:g}, hand-off {policy.handoff_margin:g}; segment p95 "
+        f"bootstrap {policy.segment_n_boot} resamples.",
         "",
     ]
     return "\n".join(lines)
@@ -369,6 +413,7 @@ class SegmentFinding:
     persisted: bool = False  # flagged at an earlier look and non-inferiority not shown since
     share: float = 0.0  # share of the candidate's conversations in this segment
     key: str = ""
+    ci_level: float = 0.90  # two-sided level of [ci_low, ci_high] = 1 - 2 x segment_alpha
 
     @property
     def blocking(self) -> bool:
@@ -1519,7 +1564,7 @@ def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: De
                            n_candidate=int(t["nc"]), n_baseline=int(t["nb"]), value_candidate=t["vc"],
                            value_baseline=t["vb"], estimate=None, ci_low=None, ci_high=None, margin=t["margin"],
                            p_value=None, p_adjusted=None, flagged=False, tested=False, detect=t["detect"],
-                           share=float(t["share"]), key=key)
+                           share=float(t["share"]), key=key, ci_level=1 - 2 * a_s)
         floor_ok = t["nc"] >= policy.segment_min_conversations and t["nb"] >= policy.segment_min_conversations
         if t["kind"] == "rate" and floor_ok:
             xc, nc, xb, nb, dc, db = t["args"]
@@ -1579,17 +1624,17 @@ def _segment_reason(f: SegmentFinding) -> str:
         return f"{_seg_label(f)}: not judged - too small (no data in an arm)"
     if f.check == "csat_by_length":
         what = f"turns {f.segment}: CSAT {f.estimate:+.2f} (candidate {f.value_candidate:.2f} vs baseline " \
-               f"{f.value_baseline:.2f}), CI [{f.ci_low:+.2f}, {f.ci_high:+.2f}]"
+               f"{f.value_baseline:.2f}), {f.ci_level:.0%} CI [{f.ci_low:+.2f}, {f.ci_high:+.2f}]"
         margin = f"-{f.margin:g}-point margin"
     elif f.check == "p95_latency":
         what = (f"{f.dimension} {f.segment}: p95 latency {f.estimate:.3f}x (candidate {f.value_candidate:,.0f} ms vs "
-                f"baseline {f.value_baseline:,.0f} ms), CI [{f.ci_low:.3f}, {f.ci_high:.3f}]x")
+                f"baseline {f.value_baseline:,.0f} ms), {f.ci_level:.0%} CI [{f.ci_low:.3f}, {f.ci_high:.3f}]x")
         margin = f"{f.margin:g}x margin"
     else:
         label = "hand-off complete" if f.check == "handoff" else "resolution"
         head = f"{f.dimension} {f.segment}" if f.check == "resolution" else "escalation hand-off"
         what = (f"{head}: {label} {f.estimate * 100:+.1f} pts (candidate {f.value_candidate:.1%} vs baseline "
-                f"{f.value_baseline:.1%}), CI [{f.ci_low * 100:+.1f}, {f.ci_high * 100:+.1f}] pts")
+                f"{f.value_baseline:.1%}), {f.ci_level:.0%} CI [{f.ci_low * 100:+.1f}, {f.ci_high * 100:+.1f}] pts")
         margin = f"-{f.margin * 100:g}-pt margin"
     if not f.tested:
         need = f"{f.n_required:,}" if f.n_required is not None else "more"

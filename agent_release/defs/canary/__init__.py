@@ -57,6 +57,34 @@ def _spec(context):
     return load_release(context.partition_key)
 
 
+MASKED_PRODUCTION = "masking.masked_conversations"
+
+
+def production_population(lake) -> pl.DataFrame:
+    """One row per user of the masked production logs (user_id, locale, channel, persona): the
+    population the canary's flag samples from. Raises ``dg.Failure`` when there is none (a
+    representativeness verdict from a simulated population would not describe real users)."""
+    if not lake.exists(MASKED_PRODUCTION):
+        raise dg.Failure(f"{MASKED_PRODUCTION} has not been materialized: the cohort representativeness is "
+                         "computed from the real population (the masked production logs' users)")
+    files = sorted(str(f) for f in lake.table_dir(MASKED_PRODUCTION).glob("*.parquet"))
+    frame = pl.scan_parquet(files).select("user_id", "locale", "channel", "extra_json")
+    frame = frame.with_columns(
+        pl.col("extra_json").str.json_path_match("$.persona").fill_null("unknown").alias("persona"),
+        pl.col("channel").fill_null("unknown"), pl.col("locale").fill_null("unknown"))
+    # a user's segment: their most frequent value (ties: the smallest)
+    out = None
+    for dim in ("locale", "channel", "persona"):
+        d = (frame.group_by("user_id", dim).len().sort(["user_id", "len", dim], descending=[False, True, False])
+             .group_by("user_id", maintain_order=True).first().select("user_id", dim))
+        out = d if out is None else out.join(d, on="user_id")
+    return out.collect().sort("user_id")
+
+
+def _population_dims(population: pl.DataFrame) -> tuple[str, ...]:
+    return tuple(d for d in ("locale", "channel", "persona") if population[d].n_unique() > 1)
+
+
 def _require_promoted(lake, spec) -> None:
     decision, dec_hash, cur_hash, status = gate_status(lake, spec.release_id)
     if status != "PROMOTE":
@@ -80,7 +108,7 @@ def _require_promoted(lake, spec) -> None:
 def exit_criteria(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                   live_traffic_source: LiveTrafficResource) -> dg.MaterializeResult:
     from agent_release.canary.decision import exit_criteria_hash, render_exit_criteria
-    from agent_release.canary.simulate import TrafficConfig, pre_canary_representativeness, simulate_population
+    from agent_release.canary.simulate import pre_canary_representativeness
 
     spec = _spec(context)
     lake = warehouse.lake()
@@ -93,19 +121,21 @@ def exit_criteria(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     lake.write(CRITERIA, pl.DataFrame([{
         "release_id": spec.release_id, "spec_hash": spec.spec_hash, "criteria_doc_hash": h,
         "written_at": datetime.now(UTC), "document_md": doc}]), partition=spec.release_id)
-    # Who would the flag pick? (population: the simulation's users, or the masked production users)
-    cfg = TrafficConfig.from_spec(spec, rate_per_hour=live_traffic_source.rate, seed=live_traffic_source.seed,
-                                  days=live_traffic_source.days)
-    population = simulate_population(cfg)
-    rep = pre_canary_representativeness(population, cfg.flag_name, spec.canary.traffic_percent,
+    # Who would the flag pick? The real population: the users of the masked production logs.
+    population = production_population(lake)
+    rep = pre_canary_representativeness(population, spec.rollout.flag_name or spec.release_id,
+                                        spec.canary.traffic_percent, dims=_population_dims(population),
                                         projection_factor=1.0)
     seg = pl.DataFrame(rep.segment_rows()).with_columns(pl.lit(spec.release_id).alias("release_id"),
-                                                         pl.lit(rep.verdict).alias("verdict"))
+                                                         pl.lit(rep.verdict).alias("verdict"),
+                                                         pl.lit(rep.reason or "").alias("reason"),
+                                                         pl.lit(population.height).alias("population_users"))
     lake.write(REPRESENTATIVENESS, seg, partition=spec.release_id)
     warehouse.publish()
     return dg.MaterializeResult(metadata={
         "criteria_doc_hash": h, "spec_hash": spec.spec_hash,
         "representativeness": rep.verdict, "representativeness_reason": rep.reason or "",
+        "population_users": population.height, "population_source": MASKED_PRODUCTION,
         "document": dg.MetadataValue.md(doc),
         "path": dg.MetadataValue.path(str(out / "canary_exit_criteria.md")),
     })
@@ -224,17 +254,23 @@ def cohort_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 @dg.asset(
     key=["canary", "exit_decision"], deps=[["canary", "cohort_stats"]], kinds={"python", "duckdb"}, **_COMMON,
     description=(
-        "The canary exit decision, looked at daily over the soak: SRM first (metrics not "
-        "interpreted on a mismatch), minimum soak (7 days, a full weekly cycle, minimum "
-        "conversations), one-sided non-inferiority on the spec's exit metrics with alpha spending "
-        "over the looks and Holm across metrics, guardrails, and the slow-burn segment watch. "
-        "EXPAND only on ≥3 of 4 metrics non-inferior, no guardrail breach, no significantly worse "
-        "segment. Every look is a row in canary.decisions citing the exit-criteria hash."
+        "The canary exit decision, looked at daily on complete days only (run_looks): guardrails on "
+        "lower confidence bounds, SRM and representativeness (real population) first, minimum soak, "
+        "one-sided non-inferiority of the spec's exit metrics with alpha spending over the data's "
+        "information fraction and Holm across metrics, a harm test per metric, and the segment "
+        "watch (judged only with power; flagged segments persist). EXPAND only on ≥3 of 4 metrics "
+        "non-inferior, none worse than its margin, no blocking segment; EXPAND and ROLLBACK are "
+        "terminal. Every evaluation is appended to the canary decision history with the manifest hash."
     ),
 )
-def exit_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def exit_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                  live_traffic_source: LiveTrafficResource) -> dg.MaterializeResult:
+    from types import SimpleNamespace
+
+    from agent_release import decision_log
     from agent_release.canary import cohort_stats as cs
-    from agent_release.canary.decision import decide
+    from agent_release.canary.decision import decide, run_looks
+    from agent_release.manifest import input_manifest
 
     spec = _spec(context)
     lake = warehouse.lake()
@@ -242,39 +278,39 @@ def exit_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     criteria = lake.read(CRITERIA, partition=spec.release_id).row(0, named=True)
     if criteria["spec_hash"] != spec.spec_hash:
         raise dg.Failure("the exit-criteria document was written under another spec hash; re-materialize canary/exit_criteria")
+    rep_rows = lake.read(REPRESENTATIVENESS, partition=spec.release_id)
+    rep = SimpleNamespace(verdict=rep_rows["verdict"][0],
+                          reason=rep_rows["reason"][0] if "reason" in rep_rows.columns else "",
+                          ok=rep_rows["verdict"][0] == "OK")
     data = cs.load(live, spec)
-    first, last = data.time_range()
-    looks, rows, metric_rows, seg_rows = [], [], [], []
-    dec = None
-    if first is not None:
-        day = datetime(first.year, first.month, first.day) + timedelta(days=1)
-        while day <= last + timedelta(days=1):
-            dec = decide(spec, data, as_of=day, looks_so_far=list(looks))
-            if dec.metrics_tested:
-                looks.append(day)
-            rows.append(dec.to_row())
-            metric_rows += dec.metric_rows()
-            seg_rows += dec.segment_rows()
-            day += timedelta(days=1)
-    else:
-        dec = decide(spec, data)
-        rows.append(dec.to_row())
+    # the feed's end: the simulation's horizon, else the last logged conversation
+    data_end = None
+    if live_traffic_source.source == "synthetic":
+        data_end = datetime.fromisoformat(live_traffic_source.start) + timedelta(days=live_traffic_source.days)
+    looks = run_looks(spec, data, representativeness=rep, data_end=data_end)
+    if not looks:  # no complete day yet (or no data): one look at the data so far, never a pass
+        looks = [decide(spec, data, representativeness=rep)]
+    dec = looks[-1]
     if dec.criteria_doc_hash != criteria["criteria_doc_hash"]:
         raise dg.Failure("decision computed under different exit criteria than the registered document")
-
-    lake.write(DECISIONS, pl.DataFrame([json_flat(r) for r in rows], infer_schema_length=None), partition=spec.release_id)
-    if metric_rows:
-        lake.write(DECISION_METRICS, pl.DataFrame([json_flat(r) for r in metric_rows], infer_schema_length=None),
-                   partition=spec.release_id)
-    if seg_rows:
-        lake.write(DECISION_SEGMENTS, pl.DataFrame([json_flat(r) for r in seg_rows], infer_schema_length=None),
-                   partition=spec.release_id)
+    manifest_hash = input_manifest(spec).manifest_hash
+    rows = [dict(d.to_row(), manifest_hash=manifest_hash) for d in looks]
+    metric_rows = [r for d in looks for r in d.metric_rows()]
+    seg_rows = [r for d in looks for r in d.segment_rows()]
+    first, last = data.time_range()
+    evaluation_id = decision_log.evaluation_id_for(spec.release_id, manifest_hash, dec.criteria_doc_hash,
+                                                   str(first), str(last), live.height, rep.verdict)
+    appended = decision_log.append_canary_looks(
+        lake, spec.release_id, [json_flat(r) for r in rows], [json_flat(r) for r in metric_rows],
+        [json_flat(r) for r in seg_rows], manifest_hash=manifest_hash, evaluation_id=evaluation_id)
     warehouse.publish()
     timeline = [(str(r["as_of"])[:10], r["decision"], (json.loads(json.dumps(r["reasons"])) or [""])[0][:140])
                 for r in rows]
     context.log.info(f"canary {spec.release_id}: {dec.summary}")
     return dg.MaterializeResult(metadata={
         "decision": dec.decision, "criteria_doc_hash": dec.criteria_doc_hash, "spec_hash": spec.spec_hash,
+        "manifest_hash": manifest_hash, "evaluation_id": evaluation_id,
+        "appended": bool(appended.get("appended")), "representativeness": rep.verdict,
         "looks": len(rows), "metrics_passed": dec.metrics_passed,
         "final": dg.MetadataValue.md(dec.to_markdown()),
         "daily_looks": dg.MetadataValue.md(md_rows(["as of", "decision", "first reason"], timeline)),
@@ -286,14 +322,16 @@ def exit_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     description="The latest canary look says EXPAND (WARN otherwise: HOLD keeps soaking, ROLLBACK pulls the flag).",
 )
 def canary_expand(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from agent_release import decision_log
+
     lake = warehouse.lake()
     rid = context.run.tags.get("dagster/partition")
-    parts = [rid] if rid else lake.partitions(DECISIONS)
+    parts = [rid] if rid else context.instance.get_dynamic_partitions(releases_partitions.name)
     latest = {}
     for p in parts:
-        if p in lake.partitions(DECISIONS):
-            d = lake.read(DECISIONS, partition=p).sort("as_of")
-            latest[p] = d.row(-1, named=True)["decision"]
+        row = decision_log.latest_canary_decision(lake, p)
+        if row is not None:
+            latest[p] = row["decision"]
     return dg.AssetCheckResult(
         passed=bool(latest) and all(v == "EXPAND" for v in latest.values()),
         severity=dg.AssetCheckSeverity.WARN,
