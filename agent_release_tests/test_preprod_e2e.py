@@ -76,9 +76,14 @@ def test_example_releases_one_promoted_one_blocked(world):
     assert blocked["decision"] == "BLOCK"
     assert blocked["new_high_severity_pass"] is False
     assert "policy_bypass" in blocked["reasons"]  # the visible reason: unauthorised refunds
+    # known truth: support-bot@2 passes everything; @2-rc1 is @2 plus unauthorised refunds, so
+    # the new high-severity failures are its one and only failing criterion
+    criteria = ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution",
+                "replay_error_rate", "model_pin")
+    assert {c: promoted[f"{c}_pass"] for c in criteria} == dict.fromkeys(criteria, True), promoted["reasons"]
+    assert {c: blocked[f"{c}_pass"] for c in criteria} == {c: c != "new_high_severity" for c in criteria}, \
+        blocked["reasons"]
     for d in (promoted, blocked):
-        for crit in ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution"):
-            assert d[f"{crit}_pass"] in (True, False)
         assert d["spec_hash"] and d["config_hash"] and json.loads(d["inputs_json"])
     assert (home / "data" / "reports" / "support-bot-2" / "gate.html").stat().st_size > 2000
     assert _checks(runs[("preprod", "support-bot-2")])["gate_promoted"] is True
