@@ -453,8 +453,15 @@ def test_rollout_refuses_without_canary_expand(tmp_path):
     lake = Lake(tmp_path / "lake")
     with pytest.raises(dg.Failure, match="latest look: none"):
         _require_canary_expand(lake, "support-bot-2")
-    lake.write("canary.decisions", pl.DataFrame([{"release_id": "support-bot-2", "as_of": datetime(2026, 11, 16),
-                                                  "decision": "HOLD", "reasons": '["segment significantly worse: locale es-ES"]'}]),
-               partition="support-bot-2")
+    look = {"release_id": "support-bot-2", "as_of": datetime(2026, 11, 16), "decision": "HOLD",
+            "reasons": '["segment significantly worse: locale es-ES"]'}
+    lake.write("canary.decisions", pl.DataFrame([look]), partition="support-bot-2")
+    try:
+        from agent_release import decision_log
+
+        decision_log.append_canary_looks(lake, "support-bot-2", [look], [], [], manifest_hash="m",
+                                         evaluation_id="eval-test-hold")
+    except ImportError:
+        pass
     with pytest.raises(dg.Failure, match="latest look: HOLD"):
         _require_canary_expand(lake, "support-bot-2")
