@@ -119,7 +119,11 @@ def test_canary_of_promoted_release_decides_daily(world):
     assert looks["decision"][0] == "HOLD" and "too early" in looks["reasons"][2]
     crit = lake.read("canary.exit_criteria", partition="support-bot-2").row(0, named=True)
     assert set(looks["criteria_doc_hash"].to_list()) == {crit["criteria_doc_hash"]}
-    assert looks["decision"][-1] in ("EXPAND", "HOLD", "ROLLBACK")
+    # known truth: the embedded "noninferior" candidate at 150 conversations/hour (5% canary) is
+    # non-inferior on the totals, but at that traffic most locales and personas never get the data
+    # to detect a 10-pt segment harm within 14 days: the canary must not expand on them
+    assert looks["decision"][-1] == "HOLD"
+    assert "not judged - too small" in str(looks["reasons"][-1])
     assert lake.read("canary.cohort_stats", partition="support-bot-2").height > 100
     assert (home / "data" / "reports" / "support-bot-2" / "canary_exit_criteria.md").exists()
 

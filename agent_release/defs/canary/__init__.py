@@ -121,11 +121,15 @@ def exit_criteria(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     lake.write(CRITERIA, pl.DataFrame([{
         "release_id": spec.release_id, "spec_hash": spec.spec_hash, "criteria_doc_hash": h,
         "written_at": datetime.now(UTC), "document_md": doc}]), partition=spec.release_id)
-    # Who would the flag pick? The real population: the users of the masked production logs.
+    # Who would the flag pick? The real population: the users of the masked production logs. The
+    # check here is the skew of the cohort the flag picks (locale, channel, persona); whether each
+    # segment gets enough data is judged at every look on the canary's own traffic (segments are
+    # judged only with power, unjudged traffic is limited), so no per-segment user minimum is
+    # projected from a log sample whose window is not the soak's.
     population = production_population(lake)
     rep = pre_canary_representativeness(population, spec.rollout.flag_name or spec.release_id,
                                         spec.canary.traffic_percent, dims=_population_dims(population),
-                                        projection_factor=1.0)
+                                        min_users_per_segment=0, projection_factor=1.0)
     seg = pl.DataFrame(rep.segment_rows()).with_columns(pl.lit(spec.release_id).alias("release_id"),
                                                          pl.lit(rep.verdict).alias("verdict"),
                                                          pl.lit(rep.reason or "").alias("reason"),
