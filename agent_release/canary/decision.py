@@ -835,6 +835,7 @@ def decide(
     harmed_before: Sequence[str] = (),
     planned_conversations: float | None = None,
     require_weekly_cycle: bool = True,
+    require_segment_coverage: bool = True,
 ) -> CanaryDecision:
     """One look at the canary. See the module docstring for the rules and their order.
 
@@ -857,6 +858,8 @@ def decide(
     ``planned_conversations``: candidate conversations planned by ``max_soak_days`` (the
     denominator of the information fraction); None: projected from this look's rate.
     ``require_weekly_cycle``: False for a rollout step (48 h cannot contain seven weekdays).
+    ``require_segment_coverage``: False for a rollout step: unjudged segments are reported but do
+    not hold it (the canary's EXPAND established the coverage; judged segments still block).
     Use :func:`run_looks` for the daily looks of a canary with the stopping rule applied.
     """
     policy = policy or DecisionPolicy()
@@ -1033,7 +1036,7 @@ def decide(
     dec.metrics = _test_metrics(data, filt, spec, pu, dec.look_fractions, policy, harmed_before, p95)
     # ---- 6. segments and slow burn
     dec.segments = _segments(data, filt, spec, policy, pu, flagged_before)
-    return _conclude(dec, spec, policy, soak_days, t_info)
+    return _conclude(dec, spec, policy, soak_days, t_info, require_segment_coverage)
 
 
 def _coverage(segments: Sequence[SegmentFinding], policy: DecisionPolicy) -> list[str]:
@@ -1054,13 +1057,14 @@ def _coverage(segments: Sequence[SegmentFinding], policy: DecisionPolicy) -> lis
     return out
 
 
-def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days: float, t_info: float) -> CanaryDecision:
+def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days: float, t_info: float,
+              require_segment_coverage: bool = True) -> CanaryDecision:
     c = spec.canary
     passed = [m for m in dec.metrics if m.passed]
     failed = [m for m in dec.metrics if not m.passed]
     harmed = [m for m in dec.metrics if m.blocking]
     flagged = [s for s in dec.segments if s.blocking]
-    coverage = _coverage(dec.segments, policy)
+    coverage = _coverage(dec.segments, policy) if require_segment_coverage else []
     ok_metrics = len(passed) >= c.required_passing
     judged = sum(s.tested for s in dec.segments)
     if ok_metrics and not harmed and not flagged and not coverage:
@@ -1068,8 +1072,10 @@ def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days:
         dec.reasons = [
             f"{len(passed)} of {len(dec.metrics)} exit metrics non-inferior (need {c.required_passing}); none "
             f"shown worse than its margin; no guardrail breach; no segment worse ({judged} of "
-            f"{len(dec.segments)} judged, unjudged within {policy.max_unjudged_share:.0%} of traffic per "
-            f"dimension); soak {soak_days:.1f} days",
+            f"{len(dec.segments)} judged, "
+            + (f"unjudged within {policy.max_unjudged_share:.0%} of traffic per dimension" if require_segment_coverage
+               else "unjudged segments reported, coverage established by the canary")
+            + f"); soak {soak_days:.1f} days",
         ] + [m.describe() for m in dec.metrics]
         return dec
     reasons: list[str] = [f"exit metric worse than its margin: {m.describe()}" for m in harmed]

@@ -16,7 +16,10 @@ What differs from the canary, and why:
 * the minimum soak is the step's duration (whole days of ``min_hours_between_steps``), and the
   canary's *full weekly cycle* rule is waived: it applied to the canary soak (7-14 days), which
   the rollout follows; a 48-hour step cannot contain seven weekdays. Every other early-stop rule
-  (soak duration, minimum conversations per arm) still applies.
+  (soak duration, minimum conversations per arm) still applies;
+* segments too small to be judged in the step window are reported "not judged" but do not hold
+  the step: the canary's EXPAND required the segment coverage at the canary's share over its
+  soak, and every later step has more traffic; a judged segment shown worse still blocks the step.
 
 The step calls the canary's ``decide`` with ``require_weekly_cycle=False``: one implementation of
 the statistics and of the decision rule (harm blocks, comparative guardrails on lower confidence
@@ -85,7 +88,7 @@ def analyze_step(spec, traffic: Any, *, percentage: float, step_start: datetime,
     sspec = step_spec(spec, percentage, min_hours)
     data = traffic if isinstance(traffic, cs.CohortData) else cs.load(traffic, sspec)
     dec = cd.decide(sspec, data, as_of=as_of, looks_so_far=[], canary_start=step_start, policy=policy,
-                    require_weekly_cycle=False)
+                    require_weekly_cycle=False, require_segment_coverage=False)
     return StepAnalysis(percentage, dec.decision, list(dec.reasons), dec, weekly_cycle_waived=True)
 
 
