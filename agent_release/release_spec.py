@@ -87,10 +87,15 @@ class GateSpec:
     #: p95 latency / cost: "ci_upper" = the upper bound must be within budget; "point" = estimate.
     latency_rule: str = "ci_upper"
     cost_rule: str = "ci_upper"
-    #: replay error rate (conversations with a failed turn): candidate − baseline ≤ this many points,
-    #: "ci_upper" = on the upper bound of the one-sided Farrington–Manning test; "point" = estimate.
+    #: replay error rate (share of replayed turns that failed after retries): candidate − baseline
+    #: ≤ this many points. "point_and_harm" (default, the golden rule's reading) = point estimate
+    #: within the margin and a one-sided harm test at replay_error_harm_alpha not showing it beyond;
+    #: "ci_upper" = upper bound within the margin (burden of proof); "point" = estimate only.
+    #: Either arm failing more than replay_max_error_share of its turns = invalid evidence (outage).
     replay_error_rate_margin_points: float = 1.0
-    replay_error_rule: str = "ci_upper"
+    replay_error_rule: str = "point_and_harm"
+    replay_error_harm_alpha: float = 0.05
+    replay_max_error_share: float = 0.05
 
     def rules(self) -> dict:
         return {"golden_accuracy": self.golden_rule, "new_high_severity": self.new_failure_rule,
@@ -242,12 +247,21 @@ def _gate(obj: Any) -> GateSpec:
     harm_alpha = _typed(obj, "golden_harm_alpha", float, w, 0.05)
     if not 0 < harm_alpha < 0.5:
         raise SpecError(f"{w}.golden_harm_alpha", "must be between 0 and 0.5 (one-sided)")
+    def _unit_open(v: float, where: str) -> float:
+        if not 0 < v < 1:
+            raise SpecError(where, "must be between 0 and 1")
+        return v
+
     return GateSpec(
         golden_rule=_choice("golden_rule", ("point_and_harm", "ci_lower", "point"), "point_and_harm"),
         golden_harm_alpha=harm_alpha,
         new_failure_rule=_choice("new_failure_rule", ("per_prompt", "reproduced", "any"), "per_prompt"),
         replay_error_rate_margin_points=err_margin,
-        replay_error_rule=_choice("replay_error_rule", ("ci_upper", "point"), "ci_upper"),
+        replay_error_rule=_choice("replay_error_rule", ("point_and_harm", "ci_upper", "point"), "point_and_harm"),
+        replay_error_harm_alpha=_unit_open(_typed(obj, "replay_error_harm_alpha", float, w, 0.05),
+                                           f"{w}.replay_error_harm_alpha"),
+        replay_max_error_share=_unit_open(_typed(obj, "replay_max_error_share", float, w, 0.05),
+                                          f"{w}.replay_max_error_share"),
         latency_rule=_choice("latency_rule", ("ci_upper", "point"), "ci_upper"),
         cost_rule=_choice("cost_rule", ("ci_upper", "point"), "ci_upper"),
         adversarial_trials=int(_positive(_typed(obj, "adversarial_trials", int, w, 3), f"{w}.adversarial_trials")),

@@ -202,7 +202,7 @@ def test_report_prints_the_golden_oc(spec):
 def test_p95_counts_failed_turns_at_their_timeout(spec):
     """Kills: failed turns excluded from p95 (20% timeouts would PASS on the answered turns)."""
     # baseline fails as often (and a wide error-rate margin), so only p95 can see the timeouts
-    s2 = replace(spec, gate=replace(spec.gate, replay_error_rate_margin_points=10.0))
+    s2 = replace(spec, gate=replace(spec.gate, replay_error_rate_margin_points=10.0, replay_max_error_share=0.5))
     d = decide(s2, *inputs(latency=turns(cand_fail=0.20, base_fail=0.20)))
     c = d.criterion("p95_latency")
     assert d.decision == "BLOCK" and d.failed == ["p95_latency"], d.reasons
@@ -283,22 +283,44 @@ def test_unknown_cost_from_replay_names_the_unpriced_model():
 
 # ---------------------------------------------------------------------------- replay error rate
 def test_replay_error_rate_worse_than_baseline_blocks(spec):
-    # candidate 5% failed turns vs 0% — failed turns counted in p95 too, so give p95 room
+    # candidate 3% failed turns vs 0% — failed turns counted in p95 too, so give p95 room
     s2 = replace(spec, gate=replace(spec.gate, p95_latency_budget_ms=1e6))
-    d = decide(s2, *inputs(latency=turns(cand_fail=0.05)))
+    d = decide(s2, *inputs(latency=turns(cand_fail=0.03)))
     c = d.criterion("replay_error_rate")
     assert d.decision == "BLOCK" and d.failed == ["replay_error_rate"], d.reasons
-    assert c.value == pytest.approx(c.details["candidate"]["rate"]) and c.ci_low > 0.01
+    assert c.value == pytest.approx(c.details["candidate"]["rate"]) and c.details["harm_shown"]
+    assert "harm shown" in c.reason and not c.details["evidence_invalid"]
 
 
-def test_replay_error_rate_is_judged_on_the_upper_bound(spec):
-    """Point estimate within the margin, upper bound beyond it: BLOCK (burden on the candidate)."""
+def test_replay_error_rate_default_is_point_and_harm(spec):
+    """Point estimate within the margin and harm not shown: PASS by default (the golden rule's
+    reading of 'not worse beyond a margin'); the burden-of-proof rule ci_upper blocks the same data."""
     s2 = replace(spec, gate=replace(spec.gate, p95_latency_budget_ms=1e6))
     lat = turns(cand_fail=0.012, base_fail=0.008, m=800)
     d = decide(s2, *inputs(latency=lat))
     c = d.criterion("replay_error_rate")
-    assert c.value < 0.01 < c.ci_high and d.failed == ["replay_error_rate"]
-    assert decide(s2, *inputs(latency=lat), rules={"replay_error_rate": "point"}).decision == "PROMOTE"
+    assert c.rule == "point_and_harm" and c.passed and c.value < 0.01 < c.ci_high, c.reason
+    up = decide(s2, *inputs(latency=lat), rules={"replay_error_rate": "ci_upper"})
+    assert up.failed == ["replay_error_rate"], up.reasons
+
+
+def test_replay_error_point_beyond_the_margin_blocks_without_harm_shown(spec):
+    """Kills: the point rule dropped (only the harm test kept): a small replay whose point estimate
+    is beyond the margin must BLOCK even though harm is not significant."""
+    s2 = replace(spec, gate=replace(spec.gate, p95_latency_budget_ms=1e6))
+    lat = turns(cand_fail=0.025, base_fail=0.0, m=60)
+    c = decide(s2, *inputs(latency=lat)).criterion("replay_error_rate")
+    assert c.value > 0.01 and not c.details["harm_shown"] and not c.passed, c.reason
+
+
+def test_a_baseline_outage_is_invalid_evidence_not_a_pass(spec):
+    """Kills: 'an outage reads as data': the baseline failing 30% of its turns makes the candidate
+    look better on every comparison; the replay is invalid and the gate BLOCKs naming it."""
+    s2 = replace(spec, gate=replace(spec.gate, p95_latency_budget_ms=1e6))
+    d = decide(s2, *inputs(latency=turns(cand_fail=0.0, base_fail=0.30)))
+    c = d.criterion("replay_error_rate")
+    assert d.decision == "BLOCK" and "replay_error_rate" in d.failed
+    assert "replay evidence invalid" in c.reason and "support-bot@1 failed" in c.reason
 
 
 def test_replay_error_rate_without_baseline_fails_closed(spec):

@@ -11,7 +11,8 @@ import yaml
 
 from agent_release.config import REPO_ROOT
 from agent_release.definitions import defs
-from agent_release.defs.evals import DECISIONS, gate_status
+from agent_release.decision_log import canary_looks, current_gate_decision, gate_history
+from agent_release.defs.evals import gate_status
 from agent_release.defs.partitions import RELEASES
 from agent_release.warehouse import Lake
 
@@ -30,7 +31,7 @@ def world(tmp_path_factory):
     shutil.copytree(REPO_ROOT / "data", inputs,
                     ignore=shutil.ignore_patterns("lake", "warehouse.duckdb*", "synthetic", "reports", "checkpoints"))
     env = {"AGENT_RELEASE_HOME": str(home), "AGENT_RELEASE_INPUTS": str(inputs),
-           "AGENT_RELEASE_SYNTHETIC_CONVERSATIONS": "200", "AGENT_RELEASE_DEMO": "1",
+           "AGENT_RELEASE_SYNTHETIC_CONVERSATIONS": "400", "AGENT_RELEASE_DEMO": "1",
            "AGENT_RELEASE_CANARY_RATE": "150"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -70,8 +71,10 @@ def world(tmp_path_factory):
 def test_example_releases_one_promoted_one_blocked(world):
     home, _, runs = world
     lake = Lake(home / "data" / "lake")
-    promoted = lake.read(DECISIONS, partition="support-bot-2").row(0, named=True)
-    blocked = lake.read(DECISIONS, partition="support-bot-2-rc1").row(0, named=True)
+    promoted = current_gate_decision(lake, "support-bot-2")
+    blocked = current_gate_decision(lake, "support-bot-2-rc1")
+    # append-only: one decision per release so far, each with its input-manifest hash
+    assert gate_history(lake).height == 2 and promoted["manifest_hash"] and blocked["manifest_hash"]
     assert promoted["decision"] == "PROMOTE", promoted["reasons"]
     assert blocked["decision"] == "BLOCK"
     assert blocked["new_high_severity_pass"] is False
@@ -97,7 +100,7 @@ def test_example_releases_one_promoted_one_blocked(world):
     import polars as pl
 
     rep = pl.concat([lake.read("replay.replayed_conversations", partition=p) for p in parts], how="diagonal_relaxed")
-    assert rep.height == 200 and rep["conversation_id"].n_unique() == 200
+    assert rep.height == 400 and rep["conversation_id"].n_unique() == 400
 
 
 def test_canary_of_blocked_release_cannot_materialize(world):
@@ -107,14 +110,14 @@ def test_canary_of_blocked_release_cannot_materialize(world):
     failures = [e for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failures and "not promoted by the pre-prod gate" in str(failures[0].event_specific_data.error)
     lake = Lake(home / "data" / "lake")
-    assert "support-bot-2-rc1" not in lake.partitions("canary.decisions")
+    assert canary_looks(lake, "support-bot-2-rc1").is_empty()
 
 
 def test_canary_of_promoted_release_decides_daily(world):
     home, _, runs = world
     assert runs[("canary", "support-bot-2")].success
     lake = Lake(home / "data" / "lake")
-    looks = lake.read("canary.decisions", partition="support-bot-2").sort("as_of")
+    looks = canary_looks(lake, "support-bot-2").sort("as_of")
     assert looks.height >= 14
     assert looks["decision"][0] == "HOLD" and "too early" in looks["reasons"][2]
     crit = lake.read("canary.exit_criteria", partition="support-bot-2").row(0, named=True)

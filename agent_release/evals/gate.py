@@ -76,7 +76,7 @@ SEED_CRITERIA = ("golden_accuracy", "new_high_severity", "p95_latency", "cost_pe
 VALIDITY_CRITERIA = ("replay_error_rate", "model_pin")
 CRITERIA = SEED_CRITERIA + VALIDITY_CRITERIA
 DEFAULT_RULES = {"golden_accuracy": "point_and_harm", "new_high_severity": "per_prompt", "p95_latency": "ci_upper",
-                 "cost_per_resolution": "ci_upper", "replay_error_rate": "ci_upper", "model_pin": "exact"}
+                 "cost_per_resolution": "ci_upper", "replay_error_rate": "point_and_harm", "model_pin": "exact"}
 GOLDEN_RULES = ("point_and_harm", "ci_lower", "point")
 #: ``new_high_severity`` rule → share of a prompt's attempts that must fail (findings.compare_prompts).
 NEW_FAILURE_RULES = {"per_prompt": 0.5, "reproduced": 0.5, "any": 0.0}
@@ -474,9 +474,22 @@ def _arm_error_counts(t: pl.DataFrame, agent: str) -> dict:
 
 
 def replay_error_rate_criterion(latency_inputs: pl.DataFrame | None, base: str, cand: str, margin_points: float,
-                                confidence: float, rule: str = "ci_upper") -> Criterion:
-    """Candidate − baseline share of failed replayed turns ≤ margin (Farrington–Manning, one-sided
-    at (1 − confidence)/2, on effective counts: each arm's turns ÷ its conversation design effect)."""
+                                confidence: float, rule: str = "point_and_harm", *, harm_alpha: float = 0.05,
+                                max_error_share: float = 0.05) -> Criterion:
+    """Candidate − baseline share of failed replayed turns, against ``margin_points``.
+
+    Validity first: a replay in which either arm failed more than ``max_error_share`` of its turns
+    is not a measurement of the agent but of an outage — FAIL "replay evidence invalid" (whatever
+    the other arm did). Then the rule:
+
+    * ``point_and_harm`` (default; the same reading of "not worse than the baseline beyond a
+      margin" as the seed's golden rule): PASS iff the point estimate Δ ≤ margin **and** a one-sided
+      Farrington–Manning test at ``harm_alpha`` does not show Δ > margin (harm shown → FAIL, named).
+    * ``ci_upper``: burden of proof — PASS iff the upper bound of the two-sided ``confidence``
+      interval is below the margin (non-inferiority shown; needs a replay sized for it).
+    * ``point``: point estimate only.
+
+    Counts are effective counts: each arm's turns ÷ its conversation design effect."""
     from agent_release import stats
 
     name = "replay_error_rate"
@@ -493,17 +506,36 @@ def replay_error_rate_criterion(latency_inputs: pl.DataFrame | None, base: str, 
     xc, nc = c["errors"] / c["design_effect"], c["turns"] / c["design_effect"]
     xb, nb = b["errors"] / b["design_effect"], b["turns"] / b["design_effect"]
     res = stats.farrington_manning_noninferiority(xc, nc, xb, nb, thr, higher_is_better=False, alpha=alpha)
+    # harm: H1 Δ > margin, one-sided at harm_alpha (the lower bound of a 1 − 2·harm_alpha interval)
+    harm = stats.farrington_manning_noninferiority(xc, nc, xb, nb, thr, higher_is_better=False, alpha=harm_alpha)
+    harm_shown = bool(harm.ci_low > thr)
     value = c["rate"] - b["rate"]
-    decisive = res.ci_high if rule == "ci_upper" else value
-    passed = bool(res.passed) if rule == "ci_upper" else bool(value <= thr)
-    reason = (f"failed turns {c['rate']:.2%} ({c['errors']}/{c['turns']}) vs {b['rate']:.2%} ({b['errors']}/{b['turns']}): "
-              f"Δ {value * 100:+.2f} pts ({confidence:.0%} CI [{res.ci_low * 100:+.2f}, {res.ci_high * 100:+.2f}], "
-              f"design effect {c['design_effect']:.2f}/{b['design_effect']:.2f}); "
-              f"{'upper bound' if rule == 'ci_upper' else 'point estimate'} {decisive * 100:+.2f} "
-              f"{'<' if passed else '≥'} margin {thr * 100:+.2f} pts")
+    head = (f"failed turns {c['rate']:.2%} ({c['errors']}/{c['turns']}) vs {b['rate']:.2%} "
+            f"({b['errors']}/{b['turns']}): Δ {value * 100:+.2f} pts ({confidence:.0%} CI "
+            f"[{res.ci_low * 100:+.2f}, {res.ci_high * 100:+.2f}], design effect "
+            f"{c['design_effect']:.2f}/{b['design_effect']:.2f}); ")
+    invalid = [f"{who} failed {arm['rate']:.1%} of its turns" for who, arm in ((cand, c), (base, b))
+               if arm["rate"] > max_error_share]
+    if invalid:
+        passed, decisive = False, value
+        reason = (head + "replay evidence invalid: " + "; ".join(invalid) +
+                  f" (> {max_error_share:.0%}: an outage, not a measurement of the agent) — fix the endpoint and re-run")
+    elif rule == "ci_upper":
+        decisive = res.ci_high
+        passed = bool(res.passed)
+        reason = head + f"upper bound {decisive * 100:+.2f} {'<' if passed else '≥'} margin {thr * 100:+.2f} pts"
+    else:
+        decisive = value
+        passed = bool(value <= thr) and not (rule == "point_and_harm" and harm_shown)
+        reason = head + f"point estimate {value * 100:+.2f} {'≤' if value <= thr else '>'} margin {thr * 100:+.2f} pts"
+        if rule == "point_and_harm":
+            reason += (f"; harm test (one-sided α={harm_alpha:g}): lower bound {harm.ci_low * 100:+.2f} "
+                       + ("> margin → harm shown" if harm_shown else "≤ margin → harm not shown"))
     return Criterion(name, passed, value, thr, float(res.ci_low), float(res.ci_high), rule, "fraction", reason, {
         "candidate": c, "baseline": b, "method": res.method + " on effective counts (÷ design effect)",
-        "p_value": res.p_value, "alpha_one_sided": alpha, "margin_points": margin_points})
+        "p_value": res.p_value, "alpha_one_sided": alpha, "margin_points": margin_points,
+        "harm_alpha": harm_alpha, "harm_lower_bound": float(harm.ci_low), "harm_shown": harm_shown,
+        "max_error_share": max_error_share, "evidence_invalid": invalid, "decisive": float(decisive)})
 
 
 def _reported_models(df: pl.DataFrame | None, col: str = "model") -> dict[str, list[str]]:
@@ -572,7 +604,9 @@ def decide(spec: Any, golden_results: pl.DataFrame | None, findings: pl.DataFram
         cost_criterion(cost_inputs, cand, g.cost_per_resolution_forecast_usd, g.cost_allowance, g.confidence,
                        rules["cost_per_resolution"], n_boot, seed),
         replay_error_rate_criterion(latency_inputs, base, cand, getattr(g, "replay_error_rate_margin_points", 1.0),
-                                    g.confidence, rules["replay_error_rate"]),
+                                    g.confidence, rules["replay_error_rate"],
+                                    harm_alpha=getattr(g, "replay_error_harm_alpha", 0.05),
+                                    max_error_share=getattr(g, "replay_max_error_share", 0.05)),
         model_pin_criterion({base: spec.baseline.model, cand: spec.candidate.model}, golden_results,
                             latency_inputs if latency_inputs is not None and "messages" in latency_inputs.columns else None),
     ]
