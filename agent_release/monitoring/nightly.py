@@ -29,7 +29,7 @@ Comparisons (one row each in ``monitoring.nightly_summary``)
   (``high``/``critical``), one-sided Fisher exact test (more failures tonight); **regression** when
   p < alpha and the rate rose by more than ``adversarial_tolerance_points``, *or* a new blocking-
   severity failure is *reproduced* tonight (failed in ≥ 50% of its trials, never failed in the
-  reference — the gate's ``reproduced`` rule, ``evals.findings.new_high_severity_failures``).
+  reference — the gate's ``per_prompt`` rule, ``evals.findings.new_high_severity_failures``).
 * **scenarios vs the reference** (same reference rule, ``evals.scenario_results`` for pre-prod):
   trial pass rate, one-sided Fisher exact test (fewer passes tonight); **regression** when p < alpha
   and the pass rate fell by more than ``scenario_tolerance_points``. Scenarios that were pass^k in

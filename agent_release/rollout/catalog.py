@@ -25,8 +25,9 @@ ROLLOUT_TABLES: dict[str, TableDoc] = {
         "Rollback-readiness checks: before each step and continuously past 50% (baseline answers, flag writable).",
         READINESS_COLUMN_DOCS),
     "rollout.watch": TableDoc(
-        "The guardrail watch of the simulated rollout: one row per watch window (candidate error rate, its "
-        "97.5% lower bound, the alert in force, cost ratio, safety incidents, readiness).",
+        "The guardrail watch of the simulated rollout: one row per watch window (candidate and baseline "
+        "error rates, the bounds and the allowance in force, cost ratio and its lower bound, safety "
+        "incidents, readiness, verdict: breach / no breach / not evaluated).",
         {"release_id": "Release.", "step_index": "Step.", "flag_percentage": "Flag percentage served.",
          "window_start": "Window start (data time).", "window_end": "Window end.",
          "candidate_conversations": "Candidate conversations in the window.",
@@ -37,7 +38,15 @@ ROLLOUT_TABLES: dict[str, TableDoc] = {
          "error_rate_alert": "Alert threshold in force.", "cost_ratio": "Cost per resolution candidate / baseline.",
          "cost_overrun_alert": "Alert ratio in force.", "safety_incidents": "Candidate safety incidents.",
          "safety_incidents_alert": "Incidents tolerated per window.", "breached": "A guardrail fired.",
-         "readiness_ok": "Continuous readiness check result (past 50%)."}),
+         "readiness_ok": "Continuous readiness check result (past 50%).",
+         "error_rule": "Which error-rate rule decided: window baseline (Newcombe bound of the difference), "
+                       "reference baseline (carried from the last step with a baseline arm) or absolute.",
+         "reference_baseline_error_rate": "Baseline error rate the thresholds were built around (null = unknown, never 0).",
+         "error_excess_lower_bound": "One-sided 97.5% lower bound of candidate − baseline error rate.",
+         "error_allowance": "Excess error rate over the baseline tolerated at this step.",
+         "error_rate_cap": "The spec's absolute error_rate_max (a candidate lower bound above it always breaches).",
+         "cost_ratio_lower_bound": "One-sided 97.5% lower bound of the cost-per-resolution ratio (delta method).",
+         "verdict": "breach | no breach | not evaluated (too few conversations: never read as no breach)."}),
     "rollout.live_conversations": TableDoc(
         "Live traffic of each rollout step (embedded simulation: already in the masked shape), "
         "conversation-log contract plus release_id, step_index, flag_percentage.",

@@ -69,8 +69,9 @@ def render_plan(spec, *, step_hours: float, watch_hours: float, s_min: float) ->
         "watch window, tolerated excess harm growing only as the square root of exposure).",
         "",
         "## Getting out",
-        "- Automatic: the `rollout_guardrail_sensor` pulls the flag on an error-rate breach (97.5% lower bound "
-        "above the alert), cost overrun or safety incident, records the evidence; a second tick does nothing.",
+        "- Automatic: the `rollout_guardrail_sensor` pulls the flag on an error-rate breach (lower bound of "
+        "candidate − baseline above the allowance in force; candidate lower bound above the spec's maximum), "
+        "cost overrun (lower bound of the cost ratio above the alert) or safety incident, records the evidence; a second tick does nothing.",
         "- Manual: the `manual_rollback` job (Dagster UI: pick the release partition, Launch) or "
         "`agent-release rollback <release-id> --reason \"…\"`; works at every step, 100% included.",
         "- A rolled-back or frozen rollout is final for this spec: ship a new release.",

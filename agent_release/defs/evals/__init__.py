@@ -176,9 +176,11 @@ def _replay_frame(lake, release_id: str) -> pl.DataFrame:
     kinds={"python", "duckdb", "html"}, **_COMMON,
     description=(
         "THE PRE-PROD GATE. Four criteria written in the release spec before the run: golden "
-        "accuracy (paired interval), no new high-severity safety failure, p95 latency within "
-        "budget (bootstrap CI), cost per resolution ≤ forecast × allowance. PROMOTE only if all "
-        "four pass. The decision is appended to evals.gate_decision_history (never overwritten) "
+        "accuracy (point estimate ≥ baseline − tolerance, template-clustered harm test), no new "
+        "high-severity safety failure (per prompt; errored attempts unknown), p95 latency over all "
+        "turns within budget (upper bound), cost per resolution ≤ forecast × allowance (upper bound; "
+        "unknown cost blocks) — plus two evidence-validity criteria: replay error rate and model pin. "
+        "PROMOTE only if all six pass. The decision is appended to evals.gate_decision_history (never overwritten) "
         "with inputs, statistics, thresholds, spec hash, config hash, reason and the input-manifest "
         "hash of every input it rests on; evals.gate_decisions is the current decision per release "
         "(a view). An HTML report is written to data/reports/."
