@@ -73,7 +73,7 @@ def test_metric_significantly_worse_blocks_although_3_of_4_pass(spec):
     err = next(m for m in dec.metrics if m.name == "error_rate")
     assert dec.metrics_passed == 3 and not err.passed
     assert err.ci_low > 0.01 and 0.015 < err.estimate < 0.03  # the whole interval beyond the margin
-    assert err.harmed and err.harm_p_value <= err.harm_level == pytest.approx(0.05 / 4)
+    assert err.harmed and err.harm_p_value <= err.harm_level == pytest.approx(0.05)
     assert dec.decision == D.HOLD
     assert dec.metrics_harmed == ["error_rate"]
     assert dec.reasons[0].startswith("exit metric worse than its margin: error_rate")
@@ -218,6 +218,18 @@ def test_small_segments_are_not_judged_and_too_much_unjudged_traffic_holds(spec)
     assert dec.decision == D.HOLD
     assert any(r.startswith("not judged - too small: resolution by") for r in dec.reasons)
     assert dec.to_row()["segments_not_judged"]
+
+
+def test_harm_shown_in_a_segment_too_small_to_judge_still_blocks(spec):
+    """Kills: harm acted on only in judged segments. At a third of the traffic the verbose persona
+    is too small to be judged, but a 35-pt resolution drop there is shown significantly worse
+    than the margin: shown harm blocks whether or not the segment had the power to clear itself."""
+    sim, data = sim_data(spec, TrueEffects(**GOOD, persona_resolution_delta={"verbose": -0.35}), SMALL)
+    dec = D.decide(spec, data, as_of=end_of(sim))
+    v = next(s for s in dec.segments if s.check == "resolution" and s.segment == "verbose")
+    assert not v.tested and v.p_value <= D.DecisionPolicy().segment_alpha
+    assert v.flagged and dec.decision == D.HOLD
+    assert "persona verbose" in " ".join(dec.segments_flagged + dec.reasons)
 
 
 def test_segment_power_requirement_matches_the_closed_form(spec, good):

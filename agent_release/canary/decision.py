@@ -116,8 +116,10 @@ class DecisionPolicy:
     #: the candidate's conversations, else HOLD (representativeness of what was judged)
     max_unjudged_share: float = 0.10
     segment_n_boot: int = 200
-    #: one-sided level of the exit-metric harm test (None: alpha / number of exit metrics)
-    harm_alpha: float | None = None
+    #: one-sided level of the exit-metric harm test, at every look (None: alpha / number of exit
+    #: metrics). 0.05: a false harm finding needs the estimate beyond the margin by 1.645 SE and only
+    #: costs a HOLD; a missed one lets a worse metric EXPAND (bench/decisions.py measures both)
+    harm_alpha: float | None = 0.05
     #: one-sided level of the lower confidence bounds the guardrails use
     guardrail_alpha: float = 0.01
     #: a daily look is taken only when the data reach within this many minutes of the day's end
@@ -243,7 +245,7 @@ def render_exit_criteria(spec: Any, policy: DecisionPolicy | None = None) -> str
         "",
         f"- Harm (inferiority established): for every exit metric, the one-sided test of H0 \"candidate not worse "
         f"than the margin\" (p = 1 - the non-inferiority p-value) at level {_harm_level(spec, policy):.4g} "
-        f"({'alpha / m, Bonferroni across the metrics' if policy.harm_alpha is None else 'policy'}, the same at every "
+        f"({'alpha / m, Bonferroni across the metrics' if policy.harm_alpha is None else 'per metric: the estimate must be beyond the margin by z(level) standard errors'}, the same at every "
         "look: a false harm finding costs a HOLD, never a customer). A metric shown worse than its margin blocks "
         "expansion (HOLD, named in the reasons) whatever the other metrics say, and keeps blocking at later looks "
         "until its own non-inferiority is shown.",
@@ -264,7 +266,9 @@ def render_exit_criteria(spec: Any, policy: DecisionPolicy | None = None) -> str
         f"Each segment check is a one-sided harm test at the per-segment level {policy.segment_alpha:g} (no Holm: "
         "its type-I error is a false block, a cost to the candidate, measured in bench/decisions.py; Holm over ~30 "
         "tests would leave a single bad locale undetectable). A segment is flagged when the candidate is shown worse "
-        "than the baseline beyond the segment margin.",
+        "than the baseline beyond the segment margin - judged or not: harm shown is harm acted on; judging "
+        f"(below) only decides whether the absence of a finding means anything (at least "
+        f"{policy.segment_min_conversations} per arm for any test).",
         "",
         "| check | segments | margin | harm to detect |",
         "|---|---|---|---|",
@@ -1612,7 +1616,7 @@ def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: De
             f.tested = bool(np.isfinite(need) and t["nc"] >= need and f.se is not None and f.se <= f.se_max + 1e-12)
             f.p_adjusted = f.p_value
             f.noninferior = bool(f.p_noninferior <= a_s)
-            f.flagged = bool(f.tested and f.p_value <= a_s)
+            f.flagged = bool(f.p_value <= a_s)  # harm shown is harm acted on, judged or not
         f.persisted = bool(key in before and not f.flagged and not f.noninferior)
         f.reason = _segment_reason(f)
         findings.append(f)
