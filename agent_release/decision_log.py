@@ -23,11 +23,8 @@ file lock (several processes decide: assets, sensors, the CLI).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -88,18 +85,6 @@ def _content_hash(row: dict) -> str:
     return _sha(json.dumps(body, default=_default, sort_keys=True, ensure_ascii=False))[:24]
 
 
-@contextlib.contextmanager
-def _locked(lake, name: str) -> Iterator[None]:
-    lock_dir = lake.root.parent / ".locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{name}.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def _release_parts(lake, table: str, release_id: str) -> list[str]:
     return [p for p in lake.partitions(table) if p.startswith(release_id + "__")]
 
@@ -152,7 +137,7 @@ def append_gate_decision(lake, row: dict, *, manifest) -> dict:
     row.setdefault("manifest_json", manifest.to_json())
     row["decided_at"] = row.get("decided_at") or _now().replace(microsecond=0)
     content = _content_hash(row)
-    with _locked(lake, "gate_decision_history"):
+    with lake.locked("gate_decision_history"):
         hist = gate_history(lake, rid)
         prev = hist.row(-1, named=True) if hist.height else None
         ids = set(hist["decision_id"].to_list()) if hist.height else set()
@@ -294,7 +279,7 @@ def append_canary_looks(lake, release_id: str, looks: list[dict], metric_rows: l
     partition name), so nothing is ever duplicated. Returns a summary dict."""
     if not looks:
         return {"appended": False, "reason": "no looks", "evaluation_id": evaluation_id}
-    with _locked(lake, "canary_decision_history"):
+    with lake.locked("canary_decision_history"):
         hist = _read(lake, CANARY_DECISION_HISTORY, release_id)
         if hist.height and evaluation_id in set(hist["evaluation_id"].to_list()):
             seq = hist.filter(pl.col("evaluation_id") == evaluation_id)["evaluation_seq"][0]

@@ -202,6 +202,19 @@ class Lake:
                     other.unlink(missing_ok=True)
         return target
 
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """An exclusive inter-process lock (``<data>/.locks/<name>.lock``) for read-check-append
+        writers (decision histories, the rollout's decisions): every writer of one table takes it."""
+        lock_dir = self.root.parent / ".locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / f"{name}.lock", "a+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
     def delete_partition(self, table: str, partition: str) -> None:
         (self.table_dir(table) / f"{_safe_partition(partition)}.parquet").unlink(missing_ok=True)
 

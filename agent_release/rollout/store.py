@@ -27,10 +27,7 @@ inputs). Rows written before the column existed have no manifest hash and are no
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,18 +115,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextlib.contextmanager
-def _locked(lake, name: str) -> Iterator[None]:
-    lock_dir = lake.root.parent / ".locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{name}.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def _default(o: Any) -> Any:
     if isinstance(o, datetime):
         return o.isoformat()
@@ -160,7 +145,7 @@ def append_decisions(lake, release_id: str, rows: list[dict]) -> list[dict]:
     """Append decision rows (``seq`` and ``decided_at`` filled in); returns the rows actually added."""
     if not rows:
         return []
-    with _locked(lake, "rollout_decisions"):
+    with lake.locked("rollout_decisions"):
         old = read_decisions(lake, release_id)
         have = set(old["decision_id"].to_list())
         seq = int(old["seq"].max()) + 1 if old.height else 0
@@ -193,7 +178,7 @@ def read_decisions(lake, release_id: str | None = None) -> pl.DataFrame:
 def append_readiness(lake, release_id: str, rows: list[dict]) -> None:
     if not rows:
         return
-    with _locked(lake, "rollout_readiness"):
+    with lake.locked("rollout_readiness"):
         part = release_id
         new = pl.DataFrame([_normalize(r, READINESS_SCHEMA) for r in rows], schema=READINESS_SCHEMA)
         if part in lake.partitions(READINESS):
