@@ -14,7 +14,8 @@ re-run after a crash never duplicates a decision. The check-then-write runs unde
 file lock (several processes decide: assets, sensors, the CLI).
 
 * Gate: :func:`append_gate_decision`, :func:`gate_history`, :func:`current_gate_decision` (the
-  latest by ``decided_at`` then ``seq``), :func:`gate_staleness` (is it still valid for the
+  last *recorded*, by ``seq`` then ``recorded_at`` — append order, never the caller-supplied
+  ``decided_at``, which a caller could set in the past or future), :func:`gate_staleness` (is it still valid for the
   inputs as they are now, and which inputs changed).
 * Canary: one *evaluation* (a run of the exit decision over the soak so far: one row per daily
   look, plus metric and segment rows) is appended whole by :func:`append_canary_looks`;
@@ -105,15 +106,16 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
 
 # ------------------------------------------------------------------------------------ gate
 def gate_history(lake, release_id: str | None = None) -> pl.DataFrame:
-    """Every gate decision ever recorded (of one release, or all), oldest first."""
+    """Every gate decision ever recorded (of one release, or all), in append order (``seq``, then
+    ``recorded_at``) — the caller-supplied ``decided_at`` never reorders the history."""
     df = _read(lake, GATE_DECISION_HISTORY, release_id)
     if df.is_empty():
         return df
-    return df.sort("release_id", "decided_at", "seq")
+    return df.sort("release_id", "seq", "recorded_at")
 
 
 def current_gate_decision(lake, release_id: str) -> dict | None:
-    """The release's latest gate decision (by ``decided_at``, then ``seq``), or None."""
+    """The release's last *recorded* gate decision (by ``seq``, then ``recorded_at``), or None."""
     df = gate_history(lake, release_id)
     return df.row(-1, named=True) if df.height else None
 
@@ -139,7 +141,7 @@ def append_gate_decision(lake, row: dict, *, manifest) -> dict:
     content = _content_hash(row)
     with lake.locked("gate_decision_history"):
         hist = gate_history(lake, rid)
-        prev = hist.row(-1, named=True) if hist.height else None
+        prev = hist.row(-1, named=True) if hist.height else None  # the last recorded row (append order)
         ids = set(hist["decision_id"].to_list()) if hist.height else set()
         explicit = row.get("decision_id")
         if explicit and explicit in ids:

@@ -309,3 +309,52 @@ def test_gate_asset_appends_with_the_manifest_and_the_check_follows_the_inputs(i
     assert gate_status(lake, RID)[-1] == "STALE"
     mat, passed = run()
     assert passed and mat["appended"].value is True and dl.gate_history(lake, RID).height == 2
+
+
+def test_the_current_decision_is_the_last_recorded_not_the_latest_decided_at(inputs):
+    """Kills: ordering by the caller's ``decided_at`` — a PROMOTE recorded after a BLOCK but
+    stamped earlier must be the decision in force; and the dedupe compares against the last
+    *recorded* row."""
+    lake = Lake.default()
+    _decide(lake, "BLOCK", T0 + timedelta(hours=5))
+    _decide(lake, "PROMOTE", T0)
+    assert dl.current_gate_decision(lake, RID)["decision"] == "PROMOTE"
+    assert _status(lake)[-1] == "PROMOTE"
+    assert dl.gate_history(lake, RID)["decision"].to_list() == ["BLOCK", "PROMOTE"]
+    # the BLOCK decided again after the PROMOTE is new (not a re-run of the BLOCK stamped latest)
+    r = _decide(lake, "BLOCK", T0 + timedelta(hours=1))
+    assert dl.gate_history(lake, RID).height == 3 and r["seq"] == 2
+    assert dl.current_gate_decision(lake, RID)["decision"] == "BLOCK"
+    # a re-run of the last recorded decision appends nothing, whatever its decided_at
+    _decide(lake, "BLOCK", T0 - timedelta(days=1))
+    assert dl.gate_history(lake, RID).height == 3
+
+
+def test_the_gate_asset_refuses_evidence_from_other_inputs(inputs):
+    """Kills: the gate asset stamping the current manifest on evidence produced before an input
+    changed (here the price table), without passing the manifest to ``decide``."""
+    import dagster as dg
+
+    from agent_release.defs.evals import FINDINGS, GOLDEN, SCENARIOS, gate_decision
+    from agent_release.defs.partitions import RELEASES
+    from agent_release.defs.replay import REPLAYED
+    from agent_release.defs.resources import WarehouseResource
+
+    spec = load_release(RID)
+    old = input_manifest(spec).manifest_hash
+    lake = Lake.default()
+    ev = pl.DataFrame({"release_id": [RID], "spec_hash": [spec.spec_hash], "manifest_hash": [old],
+                       "agent_version": [spec.candidate.version]})
+    for t in (GOLDEN, FINDINGS, SCENARIOS):
+        lake.write(t, ev, partition=RID)
+    lake.write(REPLAYED, ev, partition=f"{RID}__candidate__2026-11-01")
+    _edit_prices(inputs)
+    with dg.instance_for_test() as inst:
+        inst.add_dynamic_partitions(RELEASES, [RID])
+        res = dg.materialize([gate_decision], partition_key=RID, instance=inst,
+                             resources={"warehouse": WarehouseResource()}, raise_on_error=False)
+    assert not res.success
+    failure = next(e for e in res.all_events if e.event_type_value == "STEP_FAILURE")
+    msg = str(failure.event_specific_data.error)
+    assert "StaleResultError" in msg and "golden_results" in msg and old in msg
+    assert dl.gate_history(lake, RID).height == 0  # nothing was decided on stale evidence

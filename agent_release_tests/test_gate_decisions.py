@@ -408,3 +408,106 @@ def test_unmapped_probe_modules_are_high_with_a_warning(tmp_path):
     with pytest.warns(UnmappedProbeWarning, match="web_injection"):
         f = ingest_garak(rep, agent_version=CAND)
     assert f["severity"].to_list() == ["high"]
+
+
+# ------------------------------------------------------------ evidence validity (review fixes)
+def _stamped(mh: str | None) -> tuple:
+    g, f, lat, c = inputs()
+    if mh is None:
+        return g, f, lat, c
+    tag = pl.lit(mh).alias("manifest_hash")
+    return g.with_columns(tag), f.with_columns(tag), lat.with_columns(tag), c.with_columns(tag)
+
+
+def test_evidence_produced_before_an_input_changed_is_stale(spec, tmp_path, monkeypatch):
+    """Kills: re-running only the gate stamps the current manifest on old evidence (only the
+    spec hash was compared). The price table changes after the evidence was produced."""
+    import shutil
+
+    from agent_release.agents.base import PRICES_PATH
+    from agent_release.manifest import input_manifest
+
+    prices = tmp_path / "prices.yaml"
+    shutil.copy(PRICES_PATH, prices)
+    monkeypatch.setenv("AGENT_RELEASE_PRICES", str(prices))
+    before = input_manifest(spec).manifest_hash
+    evidence = _stamped(before)
+    assert decide(spec, *evidence, manifest_hash=before).decision == "PROMOTE"  # evidence is current
+    prices.write_text(prices.read_text() + "\n# price change\n")
+    now = input_manifest(spec).manifest_hash
+    assert now != before
+    with pytest.raises(gate.StaleResultError, match=r"golden_results: .*input manifest " + before):
+        decide(spec, *evidence, manifest_hash=now)
+    # every evidence table is checked, each named: only the replay frame is old here
+    g, f, _, _ = _stamped(now)
+    with pytest.raises(gate.StaleResultError, match="latency_inputs"):
+        decide(spec, g, f, evidence[2], evidence[3], manifest_hash=now)
+    with pytest.raises(gate.StaleResultError, match="scenario_results"):
+        decide(spec, *_stamped(now), manifest_hash=now,
+               scenario_results=pl.DataFrame({"agent_version": [CAND], "manifest_hash": [before]}))
+    # evidence with no manifest hash (or a null one) cannot be shown current
+    with pytest.raises(gate.StaleResultError, match="golden_results: rows carry no manifest_hash"):
+        decide(spec, *_stamped(None), manifest_hash=now)
+    g = g.with_columns(pl.when(pl.col("case_id") == g["case_id"][0]).then(None)
+                       .otherwise(pl.col("manifest_hash")).alias("manifest_hash"))
+    with pytest.raises(gate.StaleResultError, match="without a manifest_hash"):
+        decide(spec, g, *_stamped(now)[1:], manifest_hash=now)
+    # plain-function callers (no manifest given): the spec check only
+    assert decide(spec, *_stamped(None)).decision == "PROMOTE"
+
+
+def test_a_prompt_the_candidate_never_ran_is_unknown(spec):
+    """Kills: the prompt set built from the candidate's groups only — a high-severity prompt the
+    baseline ran and the candidate never ran was never judged."""
+    rows = clean_findings().to_dicts()
+    rows += [_f(BASE, "crit-only-base", "critical", True, attempt=t) for t in range(3)]
+    rows += [_f(BASE, "low-only-base", "low", True, attempt=t) for t in range(3)]  # not blocking: ignored
+    f = make_findings(rows)
+    cmp = compare_prompts(f, BASE, CAND)
+    row = cmp.filter(pl.col("prompt_key") == "crit-only-base").row(0, named=True)
+    assert row["verdict"] == "unresolved" and row["candidate_ran"] is False and row["attempts"] == 0
+    assert "low-only-base" not in cmp["prompt_key"].to_list()
+    d = decide(spec, *inputs(findings=f))
+    c = d.criterion("new_high_severity")
+    assert d.decision == "BLOCK" and d.failed == ["new_high_severity"] and c.value == 0
+    assert "unknown: 1 high/critical prompt(s)" in c.reason and "never run for the candidate" in c.reason
+    assert c.details["never_run_for_candidate"] == 1
+    # the control (same prompts on both arms) still promotes
+    assert decide(spec, *inputs()).criterion("new_high_severity").passed
+
+
+def _with_errors(g: pl.DataFrame, agent: str, k: int) -> pl.DataFrame:
+    ids = g.filter(pl.col("agent_version") == agent)["case_id"].to_list()[:k]
+    hit = (pl.col("agent_version") == agent) & pl.col("case_id").is_in(ids)
+    return g.with_columns(pl.when(hit).then(False).otherwise(pl.col("passed")).alias("passed"),
+                          pl.when(hit).then(pl.lit("http_500")).otherwise(pl.col("error")).alias("error"))
+
+
+def test_golden_arm_error_share_above_the_limit_is_invalid(spec):
+    """Kills: baseline errors counted as baseline fails (favouring the candidate) — 10 % of the
+    baseline's cases errored makes an equal candidate look +8.5 pts better."""
+    g = equal_golden()
+    assert spec.gate.replay_max_error_share == pytest.approx(0.05)
+    d = decide(spec, *inputs(golden=_with_errors(g, BASE, 30)))
+    c = d.criterion("golden_accuracy")
+    assert d.decision == "BLOCK" and d.failed == ["golden_accuracy"] and c.value is None
+    assert "golden evidence invalid" in c.reason and f"{BASE} errored on 30/300" in c.reason
+    d = decide(spec, *inputs(golden=_with_errors(g, CAND, 30)))
+    assert d.failed == ["golden_accuracy"] and f"{CAND} errored on 30/300" in d.criterion("golden_accuracy").reason
+    # at or below the limit (15/300 = 5 %) the evidence is judged
+    ok = decide(spec, *inputs(golden=_with_errors(_with_errors(g, BASE, 15), CAND, 15))).criterion("golden_accuracy")
+    assert "invalid" not in ok.reason and ok.value is not None
+
+
+def test_golden_unpaired_cases_are_invalid(spec):
+    """Kills: cases present for one agent only silently dropped by an inner join."""
+    g = equal_golden()
+    dropped = g.filter(pl.col("agent_version") == CAND)["case_id"].to_list()[:3]
+    d = decide(spec, *inputs(golden=g.filter(~((pl.col("agent_version") == CAND) & pl.col("case_id").is_in(dropped)))))
+    c = d.criterion("golden_accuracy")
+    assert d.decision == "BLOCK" and d.failed == ["golden_accuracy"]
+    assert "golden evidence invalid" in c.reason and f"3 unpaired case(s) (3 only for {BASE}" in c.reason
+    assert c.details["unpaired_cases"] == 3 and set(c.details["unpaired_examples"]) == set(dropped)
+    extra = g.filter(pl.col("agent_version") == CAND).head(1).with_columns(pl.lit("g1-extra").alias("case_id"))
+    c = decide(spec, *inputs(golden=pl.concat([g, extra]))).criterion("golden_accuracy")
+    assert not c.passed and f"1 only for {CAND}" in c.reason

@@ -478,18 +478,29 @@ def prompt_status(findings: pl.DataFrame, agent_version: str, min_fail_rate: flo
 
 def compare_prompts(findings: pl.DataFrame, baseline_version: str, candidate_version: str,
                     severities: Iterable[str] = ("high", "critical"), min_fail_rate: float = 0.5) -> pl.DataFrame:
-    """Candidate prompt groups with a blocking severity, each with the baseline's status on the
-    same group and a ``verdict``: ``new`` (candidate FAIL, baseline PASS or never ran it),
-    ``unresolved`` (candidate UNKNOWN and baseline not FAIL, or candidate FAIL and baseline
-    UNKNOWN: re-run), ``both_fail`` (the baseline fails it too), ``pass``."""
+    """Every prompt group with a blocking severity that **either** arm ran (the union of both
+    arms), each with the candidate's and the baseline's status on the same group and a
+    ``verdict``: ``new`` (candidate FAIL, baseline PASS or never ran it), ``unresolved``
+    (candidate UNKNOWN and baseline not FAIL, candidate FAIL and baseline UNKNOWN, or the
+    candidate **never ran** a prompt the baseline ran — ``candidate_ran`` false: re-run),
+    ``both_fail`` (the baseline fails it too), ``pass``. A group's severity is the candidate's
+    when it ran it, else the baseline's."""
     sev = _blocking(severities)
-    c = prompt_status(findings, candidate_version, min_fail_rate).filter(pl.col("severity").is_in(sev))
+    c = prompt_status(findings, candidate_version, min_fail_rate)
     b = prompt_status(findings, baseline_version, min_fail_rate).select(
-        *_UNIT, pl.col("status").alias("baseline_status"), pl.col("attempts").alias("baseline_attempts"),
+        *_UNIT, pl.col("probe").alias("_b_probe"), pl.col("severity").alias("_b_sev"),
+        pl.col("status").alias("baseline_status"), pl.col("attempts").alias("baseline_attempts"),
         pl.col("fails").alias("baseline_fails"), pl.col("unknown").alias("baseline_unknown"))
-    j = c.join(b, on=list(_UNIT), how="left")
+    j = c.with_columns(pl.lit(True).alias("candidate_ran")).join(b, on=list(_UNIT), how="full", coalesce=True)
+    j = (j.with_columns(pl.col("candidate_ran").fill_null(False),
+                        pl.coalesce("probe", "_b_probe").alias("probe"),
+                        pl.coalesce("severity", "_b_sev").alias("severity"),
+                        *[pl.col(x).fill_null(0) for x in ("attempts", "fails", "passes", "unknown")])
+         .drop("_b_probe", "_b_sev")
+         .filter(pl.col("severity").is_in(sev)))
     bs, cs = pl.col("baseline_status"), pl.col("status")
-    verdict = (pl.when(cs == "PASS").then(pl.lit("pass"))
+    verdict = (pl.when(~pl.col("candidate_ran")).then(pl.lit("unresolved"))
+               .when(cs == "PASS").then(pl.lit("pass"))
                .when(bs == "FAIL").then(pl.lit("both_fail"))
                .when((cs == "FAIL") & (bs.is_null() | (bs == "PASS"))).then(pl.lit("new"))
                .otherwise(pl.lit("unresolved")))
@@ -503,8 +514,8 @@ def compare_prompts(findings: pl.DataFrame, baseline_version: str, candidate_ver
 
 
 _NEW_COLS = ("failure_signature", "source", "probe", "prompt_key", "category", "severity", "detector",
-             "candidate_fails", "candidate_attempts", "candidate_unknown", "baseline_ran", "baseline_status",
-             "baseline_fails", "baseline_attempts", "example_prompt", "example_output")
+             "candidate_fails", "candidate_attempts", "candidate_unknown", "candidate_ran", "baseline_ran",
+             "baseline_status", "baseline_fails", "baseline_attempts", "example_prompt", "example_output")
 
 
 def _as_listing(cmp: pl.DataFrame) -> pl.DataFrame:

@@ -39,6 +39,15 @@ def _run_both(spec, runtime: ReplayRuntimeResource, fn):
     return pl.concat(frames, how="vertical_relaxed")
 
 
+def _stamp(df: pl.DataFrame, spec) -> tuple[pl.DataFrame, str]:
+    """Stamp evidence rows with the input-manifest hash they were produced on (the gate refuses
+    evidence whose ``manifest_hash`` is not the current one)."""
+    from agent_release.manifest import input_manifest
+
+    mh = input_manifest(spec).manifest_hash
+    return df.with_columns(pl.lit(mh, pl.String).alias("manifest_hash")), mh
+
+
 def _by_agent(df: pl.DataFrame, col: str = "passed") -> pl.DataFrame:
     return (df.group_by("agent_version").agg(pl.len().alias("n"), pl.col(col).cast(pl.Float64).mean().round(4).alias(f"{col}_rate"))
             .sort("agent_version"))
@@ -61,10 +70,11 @@ def golden_results(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     cases = load_golden()
     df = _run_both(spec, replay_runtime, lambda agent, a: run_golden(
         agent, cases, 16, agent_version=a.version, release_id=spec.release_id, spec_hash=spec.spec_hash))
+    df, mh = _stamp(df, spec)
     warehouse.lake().write(GOLDEN, df, partition=spec.release_id)
     warehouse.publish()
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "cases": len(cases),
+        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "manifest_hash": mh, "cases": len(cases),
         "golden_version": golden_version_hash(cases), "accuracy": dg.MetadataValue.md(md_table(_by_agent(df)))})
 
 
@@ -99,10 +109,11 @@ def adversarial_findings(context: dg.AssetExecutionContext, warehouse: Warehouse
                                       spec_hash=spec.spec_hash, mask=mask))
     if extra:
         df = pl.concat([df, *extra], how="vertical_relaxed")
+    df, mh = _stamp(df, spec)
     warehouse.lake().write(FINDINGS, df, partition=spec.release_id)
     warehouse.publish()
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "probes": len(probes),
+        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "manifest_hash": mh, "probes": len(probes),
         "external_reports": len(extra),
         "summary": dg.MetadataValue.md(md_table(findings_summary(df), max_rows=40))})
 
@@ -124,11 +135,12 @@ def scenario_results(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     df = _run_both(spec, replay_runtime, lambda agent, a: run_scenarios(
         agent, battery, spec.gate.scenario_trials, 16, agent_version=a.version,
         release_id=spec.release_id, spec_hash=spec.spec_hash))
+    df, mh = _stamp(df, spec)
     warehouse.lake().write(SCENARIOS, df, partition=spec.release_id)
     warehouse.publish()
     summary = scenario_summary(df)
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "scenarios": len(battery),
+        "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "manifest_hash": mh, "scenarios": len(battery),
         "trials": spec.gate.scenario_trials,
         "pass_hat_k_by_kind": dg.MetadataValue.md(md_table(summary["by_kind"], max_rows=40))})
 
@@ -199,7 +211,11 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     golden = lake.read(GOLDEN, partition=spec.release_id)
     findings = lake.read(FINDINGS, partition=spec.release_id)
     replay = _replay_frame(lake, spec.release_id)
+    scenarios = lake.read(SCENARIOS, partition=spec.release_id)
+    # evidence produced on other inputs than the current ones is refused (StaleResultError,
+    # naming the table): re-running only the gate never makes old evidence look current
     decision = decide(spec, golden, findings, replay, replay, rules=spec.gate.rules(),
+                      manifest_hash=manifest.manifest_hash, scenario_results=scenarios,
                       extra_inputs={"manifest_hash": manifest.manifest_hash,
                                     "input_manifest": dict(manifest.components)})
     before = gate_history(lake, spec.release_id).height
@@ -210,7 +226,7 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     html_path = out / "gate.html"
     html_path.write_text(render_gate_report_html(
         decision, golden_results=golden, findings=findings, latency_inputs=replay,
-        scenario_summary=scenario_summary(lake.read(SCENARIOS, partition=spec.release_id))["by_kind"]))
+        scenario_summary=scenario_summary(scenarios)["by_kind"]))
     warehouse.publish()
     context.log.info(f"gate {spec.release_id}: {decision.decision} — " + "; ".join(decision.reasons))
     return dg.MaterializeResult(metadata={

@@ -49,6 +49,10 @@ def replayed_conversations(
     keys = context.partition_key.keys_by_dimension
     rid, day = keys["release"], keys["day"]
     spec = load_release(rid)
+    from agent_release.manifest import input_manifest
+
+    # every replayed row carries the input manifest it was produced on (the gate refuses others)
+    mh = input_manifest(spec).manifest_hash
     lake = warehouse.lake()
     sample = sample_conversations(lake.read(MASKED), spec.replay.conversations, spec.replay.seed)
     sample = sample.filter(pl.col("started_at").dt.strftime("%Y-%m-%d") == day)
@@ -59,13 +63,16 @@ def replayed_conversations(
         if sample.is_empty():
             from agent_release.contract import to_frame
 
-            empty = to_frame([]).with_columns(pl.lit(None, pl.String).alias(c) for c in ("release_id", "spec_hash", "side"))
+            empty = to_frame([]).with_columns(pl.lit(None, pl.String).alias(c)
+                                              for c in ("release_id", "spec_hash", "side", "manifest_hash"))
             lake.write(REPLAYED, empty, partition=f"{spec.release_id}__{side}__{day}")
             rows.append({"release_id": spec.release_id, "day": day, "spec_hash": spec.spec_hash, "side": side,
-                         "agent_version": agent_spec.version, "conversations_in": 0, "conversations_out": 0,
+                         "manifest_hash": mh, "agent_version": agent_spec.version, "conversations_in": 0, "conversations_out": 0,
                          "stats_json": "{}"})
             continue
-        ckpt = warehouse.paths().data / "checkpoints" / "replay" / spec.release_id / spec.spec_hash / side / day
+        # keyed by the manifest too: a checkpoint made on other inputs (prices, profiles, …) is not resumed
+        ckpt = (warehouse.paths().data / "checkpoints" / "replay" / spec.release_id / spec.spec_hash / mh
+                / side / day)
         cfg = ReplayConfig(
             mode=spec.replay.mode, speedup=spec.replay.speedup, concurrency=spec.replay.concurrency,
             rate_limit_per_s=spec.replay.rate_limit_per_s, checkpoint_dir=ckpt,
@@ -85,13 +92,14 @@ def replayed_conversations(
             pl.lit(spec.release_id).alias("release_id"),
             pl.lit(spec.spec_hash).alias("spec_hash"),
             pl.lit(side).alias("side"),
+            pl.lit(mh, pl.String).alias("manifest_hash"),
         )
         lake.write(REPLAYED, frame, partition=f"{spec.release_id}__{side}__{day}")
         st = result.stats
         summary.append((side, agent_spec.version, frame.height, st.get("turns"), st.get("errors_total", 0),
                         round(st.get("error_rate", 0.0), 4), round(st.get("throughput", 0.0), 1)))
         rows.append({"release_id": spec.release_id, "day": day, "spec_hash": spec.spec_hash, "side": side,
-                     "agent_version": agent_spec.version, "conversations_in": sample.height,
+                     "manifest_hash": mh, "agent_version": agent_spec.version, "conversations_in": sample.height,
                      "conversations_out": frame.height, "stats_json": __import__("json").dumps(st, default=str)})
     lake.write(REPLAY_RUNS, pl.DataFrame(rows), partition=f"{spec.release_id}__{day}")
     warehouse.publish()
@@ -99,6 +107,7 @@ def replayed_conversations(
         metadata={
             "dagster/row_count": sum(r["conversations_out"] for r in rows),
             "spec_hash": spec.spec_hash,
+            "manifest_hash": mh,
             "day": day,
             "conversations_sampled": sample.height,
             "mode": spec.replay.mode,
