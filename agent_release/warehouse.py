@@ -110,7 +110,7 @@ def _derived_views() -> tuple[DerivedView, ...]:
             WITH h AS (SELECT * FROM {{src:{gate_h}}}),
             latest AS (
                 SELECT *, count(*) OVER (PARTITION BY release_id) AS history_rows FROM h
-                QUALIFY row_number() OVER (PARTITION BY release_id ORDER BY decided_at DESC, seq DESC) = 1),
+                QUALIFY row_number() OVER (PARTITION BY release_id ORDER BY seq DESC, recorded_at DESC) = 1),
             cur AS (SELECT release_id, manifest_hash AS current_manifest_hash, checked_at AS manifest_checked_at
                     FROM {{src:{c.INPUT_MANIFESTS}}})
             SELECT l.release_id,
