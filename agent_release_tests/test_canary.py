@@ -208,7 +208,14 @@ def test_cohort_stats_match_polars_on_the_raw_frame(base):
         assert row["resolution_rate_ci_low"] == pytest.approx(lo, rel=1e-9)
         assert row["resolution_rate_ci_high"] == pytest.approx(hi, rel=1e-9)
         # histogram percentiles vs exact quantiles of every assistant turn
-        lat = g["messages"].list.eval(pl.element().struct.field("latency_ms").drop_nulls()).explode().to_numpy()
+        # failed turns (error set or no latency) at the agent's timeout (30 s)
+        el = pl.element().struct
+        lat = (g["messages"].list.eval(el.field("latency_ms").filter(el.field("role") == "assistant")
+                                       .alias("l"))).explode().to_numpy()
+        err = (g["messages"].list.eval(el.field("error").filter(el.field("role") == "assistant")
+                                       .is_not_null())).explode().to_numpy()
+        lat = np.where(err | np.isnan(lat.astype(float)), 30_000.0, lat.astype(float))
+        assert err.any()
         assert row["assistant_turns"] == lat.size
         for q, col in ((0.5, "latency_p50_ms"), (0.95, "latency_p95_ms"), (0.99, "latency_p99_ms")):
             exact = np.quantile(lat, q, method="inverted_cdf")
@@ -518,8 +525,11 @@ def test_p95_interval_agrees_with_percentile_bootstrap(spec, base):
     p95 = next(m for m in dec.metrics if m.name == "p95_latency_ms")
     lat = {}
     for arm, version in (("c", "support-bot@2"), ("b", "support-bot@1")):
+        el = pl.element().struct  # assistant turns; a failed one at the 30 s timeout
         g = sim.frame.filter(pl.col("agent_version") == version).select(
-            "user_id", pl.col("messages").list.eval(pl.element().struct.field("latency_ms").drop_nulls()))
+            "user_id", pl.col("messages").list.eval(
+                pl.when(el.field("error").is_not_null() | el.field("latency_ms").is_null()).then(30_000.0)
+                .otherwise(el.field("latency_ms")).filter(el.field("role") == "assistant")))
         g = g.explode("messages")
         lat[arm] = (g["messages"].to_numpy(), g["user_id"])
     ref = S.quantile_ratio_noninferiority(lat["c"][0], lat["c"][1], lat["b"][0], lat["b"][1], 0.95, 1.10,

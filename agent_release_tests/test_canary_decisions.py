@@ -9,6 +9,7 @@ same spec as test_canary.py.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import numpy as np
@@ -243,10 +244,183 @@ def test_segment_power_requirement_matches_the_closed_form(spec, good):
         assert s.se_max == pytest.approx(se_max, rel=1e-12)
         assert s.tested == (s.se <= s.se_max)
         pb = s.value_baseline
-        var = pb * (1 - pb)
+        var_b = pb * (1 - pb)  # the baseline's variance ...
+        var_c = (pb - pol.resolution_segment_detect) * (1 - pb + pol.resolution_segment_detect)  # ... H1's
+        assert s.se == pytest.approx(np.sqrt(var_c * s.deff_candidate / s.n_candidate
+                                             + var_b * s.deff_baseline / s.n_baseline), rel=1e-9)
         # at the required n the standard error is exactly the largest allowed one
-        se_at_req = np.sqrt(var * (s.deff_candidate / s.n_required + s.deff_baseline / s.n_baseline))
+        se_at_req = np.sqrt(var_c * s.deff_candidate / s.n_required + var_b * s.deff_baseline / s.n_baseline)
         assert se_at_req == pytest.approx(se_max, rel=0.01)
+
+
+@contextlib.contextmanager
+def _edited_facts(data, *statements: str):
+    """Run UPDATE statements (``{q}`` = the facts table) on the prepared facts, restore afterwards."""
+    q = cs._q(data.table)
+    data.con.execute(f"CREATE TEMP TABLE _bak_facts AS SELECT * FROM {q}")
+    try:
+        for st in statements:
+            data.con.execute(st.format(q=q))
+        yield data
+    finally:
+        data.con.execute(f"DELETE FROM {q}")
+        data.con.execute(f"INSERT INTO {q} SELECT * FROM _bak_facts")
+        data.con.execute("DROP TABLE _bak_facts")
+
+
+def test_a_perfect_baseline_segment_is_not_judged_at_30_conversations(spec, good):
+    """Kills: the power of a rate segment from the baseline's variance with a 1e-4 floor. A new
+    locale with 40 conversations per arm, all resolved by the baseline: var_b = 0, but a 10-pt
+    harm gives the candidate (1 - 0.1) x 0.1 = 0.09 per conversation -> ~120 needed, not 40."""
+    sim, data = good
+    pick = ("UPDATE {q} SET locale = 'zz-ZZ', resolved = 1, has_outcome = true WHERE rowid IN "
+            "(SELECT rowid FROM {q} WHERE cohort = '%s' AND has_outcome ORDER BY ts LIMIT 40)")
+    with _edited_facts(data, pick % "candidate", pick % "baseline"):
+        dec = D.decide(spec, data, as_of=end_of(sim))
+    z = next(s for s in dec.segments if s.check == "resolution" and s.segment == "zz-ZZ")
+    assert z.n_candidate == 40 and z.n_baseline == 40 and z.value_baseline == 1.0
+    assert not z.tested and "not judged - too small" in z.reason
+    var_c = 0.9 * 0.1
+    assert z.se == pytest.approx(np.sqrt(var_c * z.deff_candidate / 40), rel=1e-9)
+    assert z.n_required >= 100
+
+
+def test_csat_segment_power_uses_the_pooled_variance_with_a_floor():
+    """Kills: CSAT power from the baseline's variance floored at 1e-4 (all-5 baseline ratings make
+    a bucket 'judged' at a handful of ratings)."""
+    pol = D.DecisionPolicy()
+    se_max = D._segment_se_max(pol.csat_segment_detect, 0.15, pol)
+    # baseline all 5s (variance 0), candidate variance 0.2: the floor 0.25 governs
+    need = D._required_n(max((29 * 0.2 + 29 * 0.0) / 58, D.CSAT_POWER_VAR_FLOOR), 1.0, 1.0, 30, se_max)
+    assert D.CSAT_POWER_VAR_FLOOR == 0.25 and need > 30
+
+
+# ============================================================================ fail closed: unknown data
+
+
+def _null_costs(frame: pl.DataFrame, version: str, every: int) -> pl.DataFrame:
+    """Drop cost_usd from the answered assistant turns of 1 in ``every`` conversations of ``version``."""
+    hit = (pl.col("agent_version") == version) & (pl.col("conversation_id").hash(7) % every == 0)
+    el = pl.element()
+    no_cost = pl.col("messages").list.eval(el.struct.with_fields(
+        pl.when(el.struct.field("role") == "assistant").then(None).otherwise(el.struct.field("cost_usd"))
+        .alias("cost_usd")))
+    return frame.with_columns(messages=pl.when(hit).then(no_cost).otherwise(pl.col("messages")))
+
+
+def test_unknown_cost_is_not_zero_and_holds(spec, good):
+    """Kills: a conversation without cost counted as $0. 1 in 10 candidate conversations have no
+    cost: the cost guardrail is not evaluated (cost unknown) and the candidate, which passes the
+    four exit metrics, is held instead of expanded."""
+    sim, _ = good
+    data = cs.load(_null_costs(sim.frame, spec.candidate.version, 10), spec)
+    st = cs.cohort_stats(data, release_id="x", periods=("cumulative",))
+    cand = st.filter((pl.col("dimension") == "overall") & (pl.col("cohort") == "candidate")
+                     & (pl.col("day") == st["day"].max())).row(0, named=True)
+    assert cand["cost_unknown_conversations"] > 0 and cand["cost_per_resolution"] is None
+    n_unknown = data.fetch("SELECT count(*) FROM {facts} WHERE cohort = 'candidate' AND cost IS NULL")[0][0]
+    assert n_unknown == cand["cost_unknown_conversations"]
+    dec = D.decide(spec, data, as_of=end_of(sim))
+    g = next(g for g in dec.guardrails if g.name == "cost_overrun")
+    assert not g.evaluated and not g.breached and g.value is None
+    assert f"cost unknown: {n_unknown:,} of " in g.evidence
+    assert dec.metrics_passed >= 3 and not dec.metrics_harmed  # everything else would expand
+    assert dec.decision == D.HOLD
+    assert dec.reasons[0].startswith("guardrail cost_overrun not evaluated (cost unknown:")
+    # a failed turn without cost is no unknown cost: only answered turns must carry one
+    assert data.fetch("SELECT count(*) FROM {facts} WHERE cohort = 'baseline' AND cost IS NULL")[0][0] == 0
+
+
+def test_cost_metric_with_unknown_cost_is_not_tested(spec, good):
+    sim, _ = good
+    with_cost = parse({**SPEC_DICT, "canary": {**SPEC_DICT["canary"], "metrics": SPEC_DICT["canary"]["metrics"]
+                                               + [{"name": "cost_per_resolution", "margin": 1.2}]}})
+    data = cs.load(_null_costs(sim.frame, spec.baseline.version, 20), with_cost)
+    dec = D.decide(with_cost, data, as_of=end_of(sim))
+    m = next(m for m in dec.metrics if m.name == "cost_per_resolution")
+    assert m.estimate is None and not m.passed and m.note.startswith("cost unknown:")
+    assert dec.decision == D.HOLD
+
+
+def test_baseline_cost_zero_holds_past_the_minimum_soak(spec, good):
+    """Kills: cost guardrail not evaluated (baseline $0) treated as a pass: EXPAND on the rest."""
+    sim, data = good
+    with _edited_facts(data, "UPDATE {q} SET cost = 0 WHERE cohort = 'baseline'"):
+        dec = D.decide(spec, data, as_of=end_of(sim))
+    g = next(g for g in dec.guardrails if g.name == "cost_overrun")
+    assert not g.evaluated and "baseline's cost is $0" in g.evidence
+    assert dec.metrics_passed >= 3 and dec.decision == D.HOLD
+    assert any(r.startswith("guardrail cost_overrun not evaluated") for r in dec.reasons)
+
+
+def test_too_few_cost_resolutions_holds_but_only_past_the_minimum_soak(spec, good):
+    sim, data = good
+    strict = D.DecisionPolicy(cost_guardrail_min_resolutions=10**9)
+    dec = D.decide(spec, data, as_of=end_of(sim), policy=strict)
+    assert dec.decision == D.HOLD and any("guardrail cost_overrun not evaluated" in r for r in dec.reasons)
+    early = D.decide(spec, data, as_of=days_after(sim.config, 3), policy=strict)
+    assert early.decision == D.HOLD and early.reasons[0].startswith("too early")
+
+
+def test_p95_guardrail_without_data_holds(spec, good):
+    """Kills: no p95 guardrail appended (and the p95 metric 'insufficient data') when an arm has
+    fewer than 20 latencies: resolution, errors and CSAT pass 3 of 4 and it expanded."""
+    sim, data = good
+    with _edited_facts(data, "UPDATE {q} SET latencies = []::DOUBLE[] WHERE cohort = 'baseline'"):
+        dec = D.decide(spec, data, as_of=end_of(sim))
+    g = next(g for g in dec.guardrails if g.name == "p95_latency")
+    assert not g.evaluated and not g.breached
+    assert dec.metrics_passed == 3
+    assert dec.decision == D.HOLD
+    assert any(r.startswith("guardrail p95_latency not evaluated") for r in dec.reasons)
+
+
+def _time_out_turns(frame: pl.DataFrame, version: str, every: int) -> pl.DataFrame:
+    """Every assistant turn of 1 in ``every`` conversations of ``version`` times out: no latency."""
+    hit = (pl.col("agent_version") == version) & (pl.col("conversation_id").hash(3) % every == 0)
+    el = pl.element()
+    timed_out = pl.col("messages").list.eval(el.struct.with_fields(
+        pl.when(el.struct.field("role") == "assistant").then(None).otherwise(el.struct.field("latency_ms"))
+        .alias("latency_ms")))
+    return frame.with_columns(messages=pl.when(hit).then(timed_out).otherwise(pl.col("messages")))
+
+
+def test_timed_out_turns_count_at_the_timeout_in_p95(spec, good):
+    """Kills: p95 over answered turns only. 1 in 10 candidate conversations time out on every turn
+    (latency NULL): with the turns dropped the candidate looks as fast as ever and expands; at the
+    spec's timeout (30 s) its p95 is the timeout, the guardrail rolls back."""
+    sim, _ = good
+    data = cs.load(_time_out_turns(sim.frame, spec.candidate.version, 10), spec)
+    n_turns = data.fetch("SELECT sum(turns) FROM {facts} WHERE cohort = 'candidate'")[0][0]
+    n_lat = data.fetch("SELECT sum(len(latencies)) FROM {facts} WHERE cohort = 'candidate'")[0][0]
+    assert n_lat == n_turns  # no turn dropped
+    st = cs.cohort_stats(data, release_id="x", periods=("cumulative",))
+    cand = st.filter((pl.col("dimension") == "overall") & (pl.col("cohort") == "candidate")
+                     & (pl.col("day") == st["day"].max())).row(0, named=True)
+    assert cand["latency_p95_ms"] == pytest.approx(30_000, rel=0.01)
+    dec = D.decide(spec, data, as_of=end_of(sim))
+    g = next(g for g in dec.guardrails if g.name == "p95_latency")
+    assert g.evaluated and g.breached
+    assert dec.decision == D.ROLLBACK and dec.reasons[0].startswith("guardrail p95_latency")
+    # the timeout is the spec's: a 12 s candidate timeout puts the p95 at 12 s
+    short = parse({**SPEC_DICT, "candidate": {**SPEC_DICT["candidate"], "timeout_s": 12.0}})
+    d12 = cs.load(_time_out_turns(sim.frame, spec.candidate.version, 10), short)
+    st12 = cs.cohort_stats(d12, release_id="x", periods=("cumulative",))
+    c12 = st12.filter((pl.col("dimension") == "overall") & (pl.col("cohort") == "candidate")
+                      & (pl.col("day") == st12["day"].max())).row(0, named=True)
+    assert c12["latency_p95_ms"] == pytest.approx(12_000, rel=0.01)
+
+
+def test_errored_turns_count_at_the_timeout_in_segments(spec, good):
+    """A failed turn (error set) enters the latency sample at the timeout, also per segment."""
+    sim, data = good
+    n_err = data.fetch("""SELECT count(*) FROM (SELECT unnest(latencies) AS l FROM {facts}
+                          WHERE cohort = 'candidate') WHERE l = 30000""")[0][0]
+    n_err_turns = int(sim.frame.filter(pl.col("agent_version") == spec.candidate.version)["messages"]
+                      .list.eval(pl.element().struct.field("error").is_not_null()
+                                 | (pl.element().struct.field("role") == "assistant")
+                                 & pl.element().struct.field("latency_ms").is_null()).list.sum().sum())
+    assert n_err_turns > 0 and n_err > 0.5 * n_err_turns
 
 
 def test_unrepresentative_cohort_blocks_every_look(spec, good):

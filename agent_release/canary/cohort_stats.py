@@ -67,7 +67,8 @@ COLUMN_DOCS: dict[str, str] = {
     "error_rate": "error_conversations / conversations.",
     "error_rate_ci_low": "Wilson 95% interval, lower end (conversations treated as independent).",
     "error_rate_ci_high": "Wilson 95% interval, upper end.",
-    "assistant_turns": "Assistant turns with a latency in the window (the latency sample).",
+    "assistant_turns": "Assistant turns in the window (the latency sample; a failed turn -- error set or no "
+    "latency -- counts at the agent's timeout).",
     "mean_turns": "Mean assistant turns per conversation.",
     "latency_p50_ms": "Median latency of an assistant turn, ms (log-histogram, <=0.5% relative error).",
     "latency_p95_ms": "95th percentile latency of an assistant turn, ms (log-histogram).",
@@ -94,9 +95,12 @@ COLUMN_DOCS: dict[str, str] = {
     "csat_sd": "Standard deviation of CSAT (n-1 denominator).",
     "csat_ci_low": "Normal 95% interval of csat_mean, lower end (mean - 1.96 sd/sqrt(n)).",
     "csat_ci_high": "Normal 95% interval of csat_mean, upper end.",
-    "cost_usd": "Total cost of assistant turns (sum of cost_usd), USD (rounded to 1e-8 so that parallel "
+    "cost_usd": "Total cost of the conversations with known cost (sum of cost_usd), USD (rounded to 1e-8 so that parallel "
     "summation order cannot change the value).",
-    "cost_per_resolution": "cost_usd / resolved (NULL when nothing was resolved).",
+    "cost_unknown_conversations": "Conversations whose cost is unknown (an answered assistant turn without "
+    "cost_usd); they are left out of cost_usd.",
+    "cost_per_resolution": "cost_usd / resolved (NULL when nothing was resolved or any conversation's cost is "
+    "unknown: unknown cost is never $0).",
     "handoffs": "Escalated conversations with a recorded hand-off quality (extra_json.handoff).",
     "handoff_complete_rate": "Share of those hand-offs marked 'complete' (context passed to the human).",
     "safety_incidents": "Conversations flagged with a safety incident (extra_json.safety_incident = 1).",
@@ -121,12 +125,14 @@ FACT_DOCS: dict[str, str] = {
     "abandoned": "1 if outcome = 'abandoned'.",
     "has_error": "Any assistant turn with a non-NULL error.",
     "turns": "Assistant turns.",
-    "cost": "Sum of cost_usd over turns.",
+    "cost": "Sum of cost_usd over turns; NULL (unknown, never $0) when an answered assistant turn (error "
+    "NULL) has no cost_usd.",
     "csat": "CSAT 1-5 or NULL.",
     "thumb_up": "1 up, 0 down, NULL none.",
     "handoff_complete": "1/0 for escalations with extra_json.handoff, else NULL.",
     "safety": "1 if extra_json.safety_incident = 1.",
-    "latencies": "Latency (ms) of every assistant turn, in order.",
+    "latencies": "Latency (ms) of every assistant turn, in order; a failed turn (error set, or latency_ms "
+    "NULL) at the serving agent's timeout (spec timeout_s).",
 }
 
 
@@ -293,8 +299,16 @@ def prepare_cohorts(
     candidate_version: str,
     eligible_locales: Sequence[str] | None = None,
     table: str = FACTS,
+    timeout_ms_candidate: float = 30_000.0,
+    timeout_ms_baseline: float = 30_000.0,
 ) -> CohortData:
     """Assign cohorts from the data and write the per-conversation facts table ``table``.
+
+    A failed assistant turn (``error`` set, or no ``latency_ms``) enters ``latencies`` at the
+    serving arm's timeout (``timeout_ms_candidate`` / ``timeout_ms_baseline``; the spec's
+    ``timeout_s`` in :func:`prepare_from_spec`), never dropped: a candidate that times out does not
+    look fast. A conversation with an answered assistant turn (no ``error``) lacking ``cost_usd``
+    has ``cost`` NULL (unknown), never $0.
 
     ``source``: relation in the conversation-log contract (``messages`` as a list of structs,
     ``extra_json`` optional). The flag assignment is computed once per distinct user with
@@ -316,7 +330,7 @@ def prepare_cohorts(
     con.unregister("_canary_users_arrow")
 
     eligible = "TRUE"
-    params: list[Any] = [candidate_version, baseline_version]
+    params: list[Any] = [candidate_version, baseline_version, candidate_version]
     if eligible_locales is not None:
         eligible = "list_contains(?, s.locale)"
         params.insert(0, list(eligible_locales))
@@ -339,14 +353,20 @@ def prepare_cohorts(
             (s.outcome = 'escalated')::INTEGER AS escalated,
             (s.outcome = 'abandoned')::INTEGER AS abandoned,
             coalesce(list_bool_or(list_transform(s.messages, lambda m: m.error IS NOT NULL)), FALSE) AS has_error,
-            coalesce(list_sum(list_transform(s.messages, lambda m: m.cost_usd)), 0.0) AS cost,
+            CASE WHEN coalesce(list_bool_or(list_transform(s.messages, lambda m: m.role = 'assistant'
+                                  AND m.error IS NULL AND m.cost_usd IS NULL)), FALSE) THEN NULL
+                 ELSE coalesce(list_sum(list_transform(s.messages, lambda m: m.cost_usd)), 0.0) END AS cost,
             s.csat::INTEGER AS csat,
             CASE s.thumb WHEN 'up' THEN 1 WHEN 'down' THEN 0 END AS thumb_up,
             CASE WHEN s.outcome = 'escalated' THEN
                  CASE json_extract_string({extra}, '$.handoff') WHEN 'complete' THEN 1 WHEN 'incomplete' THEN 0 END
             END AS handoff_complete,
             coalesce(TRY_CAST(json_extract_string({extra}, '$.safety_incident') AS INTEGER), 0) AS safety,
-            list_transform(list_filter(s.messages, lambda m: m.role = 'assistant'), lambda m: m.latency_ms) AS lat_all
+            list_transform(list_filter(s.messages, lambda m: m.role = 'assistant'),
+                           lambda m: CASE WHEN m.error IS NOT NULL OR m.latency_ms IS NULL
+                                          THEN CASE WHEN s.agent_version = ? THEN {float(timeout_ms_candidate)!r}
+                                                    ELSE {float(timeout_ms_baseline)!r} END
+                                          ELSE CAST(m.latency_ms AS DOUBLE) END) AS lat_all
           FROM {src} s JOIN {_q(USERS)} u ON s.user_id = u.user_id
         )
         SELECT * EXCLUDE (lat_all),
@@ -354,7 +374,7 @@ def prepare_cohorts(
                served <> 'other' AND served <> assigned AS mismatch,
                CASE WHEN served <> 'other' AND served = assigned THEN served END AS cohort,
                len(lat_all)::INTEGER AS turns,
-               list_filter(lat_all, lambda v: v IS NOT NULL) AS latencies
+               lat_all AS latencies
         FROM x
         """,
         params,
@@ -377,6 +397,8 @@ def prepare_from_spec(
         con, source, flag_name=spec.rollout.flag_name or spec.release_id,
         traffic_percent=spec.canary.traffic_percent, baseline_version=spec.baseline.version,
         candidate_version=spec.candidate.version, eligible_locales=eligible_locales, table=table,
+        timeout_ms_candidate=1000.0 * float(getattr(spec.candidate, "timeout_s", 30.0) or 30.0),
+        timeout_ms_baseline=1000.0 * float(getattr(spec.baseline, "timeout_s", 30.0) or 30.0),
     )
 
 
@@ -405,13 +427,14 @@ _SUMS = """
     sum(csat)::DOUBLE AS csat_sum,
     sum(csat * csat)::DOUBLE AS csat_sumsq,
     sum(cost) AS cost_usd,
+    count(*) - count(cost) AS cost_unknown,
     count(handoff_complete) AS handoffs,
     sum(handoff_complete) AS handoffs_complete,
     sum(safety) AS safety_incidents,
     sum(turns) AS turns_total
 """
 _SUM_COLS = ("conversations", "error_conversations", "outcomes", "resolved", "escalated", "abandoned", "thumbs",
-             "thumbs_up", "csat_n", "csat_sum", "csat_sumsq", "cost_usd", "handoffs", "handoffs_complete",
+             "thumbs_up", "csat_n", "csat_sum", "csat_sumsq", "cost_usd", "cost_unknown", "handoffs", "handoffs_complete",
              "safety_incidents", "turns_total")
 
 
@@ -591,7 +614,8 @@ def cohort_stats(
           CASE WHEN k.csat_n > 1 THEN k.csat_sum / k.csat_n - {z} * sqrt({var} / k.csat_n) END AS csat_ci_low,
           CASE WHEN k.csat_n > 1 THEN k.csat_sum / k.csat_n + {z} * sqrt({var} / k.csat_n) END AS csat_ci_high,
           round(k.cost_usd, 8) AS cost_usd,
-          round(k.cost_usd / nullif(k.resolved, 0), 10) AS cost_per_resolution,
+          k.cost_unknown AS cost_unknown_conversations,
+          CASE WHEN k.cost_unknown = 0 THEN round(k.cost_usd / nullif(k.resolved, 0), 10) END AS cost_per_resolution,
           k.handoffs,
           k.handoffs_complete::DOUBLE / nullif(k.handoffs, 0) AS handoff_complete_rate,
           k.safety_incidents
@@ -606,7 +630,8 @@ def cohort_stats(
     for t in ("_cs_daily", "_cs_newusers", "_cs_hist", "_cs_grid", "_cs_counts", "_cs_pct"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     int_cols = ["conversations", "users", "error_conversations", "assistant_turns", "outcomes", "resolved",
-                "escalated", "abandoned", "thumbs", "thumbs_up", "csat_n", "handoffs", "safety_incidents"]
+                "escalated", "abandoned", "thumbs", "thumbs_up", "csat_n", "handoffs", "safety_incidents",
+                "cost_unknown_conversations"]
     return out.with_columns(pl.col(c).cast(pl.Int64) for c in int_cols)
 
 

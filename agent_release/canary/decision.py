@@ -785,18 +785,18 @@ def _arm_counts(data: cs.CohortData, as_of: datetime | None) -> dict[str, Any]:
     rows = data.fetch(
         f"""SELECT cohort, count(*), count(DISTINCT user_idx), sum(has_outcome::INTEGER), sum(resolved),
                    sum(has_error::INTEGER), count(thumb_up), sum(thumb_up), count(csat), sum(cost),
-                   count(handoff_complete), sum(handoff_complete)
+                   count(handoff_complete), sum(handoff_complete), count(*) - count(cost)
             FROM {{facts}} WHERE cohort IS NOT NULL AND {cond} GROUP BY cohort""",
         params,
     )
     keys = ("conversations", "users", "outcomes", "resolved", "errors", "thumbs", "thumbs_up", "csat_n", "cost",
-            "handoffs", "handoffs_complete")
+            "handoffs", "handoffs_complete", "cost_unknown")
     for arm in ("candidate", "baseline"):
         for k in keys:
             out[f"{k}_{arm}"] = 0
     for r in rows:
         for k, v in zip(keys, r[1:], strict=True):
-            out[f"{k}_{r[0]}"] = (float(v) if k == "cost" else int(v or 0))
+            out[f"{k}_{r[0]}"] = (float(v or 0.0) if k == "cost" else int(v or 0))
     served = data.fetch(
         f"""SELECT count(*), sum(has_error::INTEGER), sum(safety), min(ts), max(ts),
                    count(DISTINCT isodow(ts))
@@ -815,6 +815,16 @@ def _arm_counts(data: cs.CohortData, as_of: datetime | None) -> dict[str, Any]:
     out.update(served_baseline=int(b[0]), served_baseline_errors=int(b[1] or 0),
                safety_incidents_baseline=int(b[2] or 0))
     return out
+
+
+def _cost_unknown(counts: dict[str, Any]) -> str | None:
+    """'cost unknown: N of M conversations' when an arm has conversations of unknown cost, else None."""
+    unk = counts.get("cost_unknown_candidate", 0) + counts.get("cost_unknown_baseline", 0)
+    if not unk:
+        return None
+    tot = counts["conversations_candidate"] + counts["conversations_baseline"]
+    return (f"cost unknown: {unk:,} of {tot:,} conversations (candidate {counts.get('cost_unknown_candidate', 0):,}"
+            f", baseline {counts.get('cost_unknown_baseline', 0):,}); unknown cost is never $0")
 
 
 def _np(data: cs.CohortData, query: str, params: list) -> dict[str, np.ndarray]:
@@ -988,6 +998,9 @@ def decide(
             bool(enough and r.ci_low > c.error_rate_allowance), enough,
             f"candidate - baseline error rate {r.estimate * 100:+.2f} pts (one-sided {1 - ga:.0%} lower bound "
             f"{r.ci_low * 100:+.2f} pts) vs allowance +{c.error_rate_allowance * 100:g} pts"))
+    else:
+        comp.append(GuardrailResult("error_rate_vs_baseline", None, c.error_rate_allowance, False, False,
+                                    "not evaluated: no analysed conversations in an arm"))
     p95 = _p95_overall(data, filt, policy)
     if p95 is not None:
         lo95 = p95.interval(ga)[0]
@@ -995,9 +1008,16 @@ def decide(
         comp.append(GuardrailResult(
             "p95_latency", lo95, c.p95_ratio_max, bool(ok95 and lo95 > c.p95_ratio_max), ok95,
             f"p95 latency candidate {p95.qc:,.0f} ms vs baseline {p95.qb:,.0f} ms = {p95.est:.3f}x (one-sided "
-            f"{1 - ga:.0%} lower bound {lo95:.3f}x) vs max {c.p95_ratio_max:g}x"))
+            f"{1 - ga:.0%} lower bound {lo95:.3f}x) vs max {c.p95_ratio_max:g}x"
+            + ("" if ok95 else f" (not evaluated below {policy.guardrail_min_conversations} conversations)")))
+    else:
+        comp.append(GuardrailResult(
+            "p95_latency", None, c.p95_ratio_max, False, False,
+            "not evaluated: fewer than 20 assistant turns in an arm (no p95 to compare)"))
     cost_res = None
-    if counts["resolved_candidate"] > 0 and counts["resolved_baseline"] > 0 and counts["cost_baseline"] > 0:
+    unknown = _cost_unknown(counts)
+    if unknown is None and counts["resolved_candidate"] > 0 and counts["resolved_baseline"] > 0 \
+            and counts["cost_baseline"] > 0:
         cost_res = _cost_ratio(pu, c.cost_overrun_ratio, ga)
     enough_cost = counts["resolved_candidate"] >= policy.cost_guardrail_min_resolutions and cost_res is not None
     if cost_res is not None:
@@ -1010,9 +1030,15 @@ def decide(
             f"bound {lo_cost:.3f}x) vs max {c.cost_overrun_ratio:g}x"
             + ("" if enough_cost else f" (not evaluated below {policy.cost_guardrail_min_resolutions} resolutions)"),
         ))
+    elif unknown is not None:
+        comp.append(GuardrailResult("cost_overrun", None, c.cost_overrun_ratio, False, False,
+                                    f"not evaluated ({unknown})"))
+    elif counts["resolved_candidate"] > 0 and counts["resolved_baseline"] > 0:
+        comp.append(GuardrailResult("cost_overrun", None, c.cost_overrun_ratio, False, False,
+                                    "not evaluated: the baseline's cost is $0 (no ratio to compare)"))
     else:
         comp.append(GuardrailResult("cost_overrun", None, c.cost_overrun_ratio, False, False,
-                                    "no resolutions yet in one arm: not evaluated"))
+                                    "not evaluated: no resolutions yet in one arm"))
     dec.guardrails += comp
     breached = [g for g in comp if g.breached]
     if breached:
@@ -1071,7 +1097,10 @@ def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days:
     coverage = _coverage(dec.segments, policy) if require_segment_coverage else []
     ok_metrics = len(passed) >= c.required_passing
     judged = sum(s.tested for s in dec.segments)
-    if ok_metrics and not harmed and not flagged and not coverage:
+    # past the minimum soak a guardrail that cannot be evaluated holds: it never passes by default
+    unevaluated = [f"guardrail {g.name} {g.evidence}" if g.evidence.startswith("not evaluated") else
+                   f"guardrail {g.name} not evaluated: {g.evidence}" for g in dec.guardrails if not g.evaluated]
+    if ok_metrics and not harmed and not flagged and not coverage and not unevaluated:
         dec.decision = EXPAND
         dec.reasons = [
             f"{len(passed)} of {len(dec.metrics)} exit metrics non-inferior (need {c.required_passing}); none "
@@ -1082,7 +1111,8 @@ def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days:
             + f"); soak {soak_days:.1f} days",
         ] + [m.describe() for m in dec.metrics]
         return dec
-    reasons: list[str] = [f"exit metric worse than its margin: {m.describe()}" for m in harmed]
+    reasons: list[str] = list(unevaluated)
+    reasons += [f"exit metric worse than its margin: {m.describe()}" for m in harmed]
     reasons += [f"segment significantly worse: {s.reason}" if s.flagged else
                 f"segment still blocking: {s.reason}" for s in flagged]
     reasons += coverage
@@ -1091,11 +1121,12 @@ def _conclude(dec: CanaryDecision, spec: Any, policy: DecisionPolicy, soak_days:
             f"inconclusive: {len(passed)} of {len(dec.metrics)} exit metrics shown non-inferior "
             f"(need {c.required_passing})"
         )
-    elif harmed or flagged or coverage:
+    elif harmed or flagged or coverage or unevaluated:
         reasons.append(
             f"totals pass ({len(passed)} of {len(dec.metrics)} exit metrics non-inferior) but "
-            f"{len(harmed)} metric(s) worse than the margin, {len(flagged)} segment(s) worse and "
-            f"{len(coverage)} dimension(s) not judged block expansion"
+            f"{len(harmed)} metric(s) worse than the margin, {len(flagged)} segment(s) worse, "
+            f"{len(coverage)} dimension(s) not judged and {len(unevaluated)} guardrail(s) not evaluated "
+            "block expansion"
         )
     reasons += [m.describe() for m in failed if not m.blocking]
     if t_info >= 1.0:
@@ -1184,7 +1215,7 @@ def run_looks(spec: Any, traffic: Any, *, representativeness: Any = None, policy
 # run on the effective counts: the estimate is unchanged, the variance grows by ``deff``.
 # p95 latency uses the cluster bootstrap; cost per resolution the delta method on user totals.
 
-_PU = ("n_out", "res", "conv", "err", "th", "up", "cost", "hn", "hx", "cs_n", "cs_s", "cs_ss")
+_PU = ("n_out", "res", "conv", "err", "th", "up", "cost", "cost_unk", "hn", "hx", "cs_n", "cs_s", "cs_ss")
 
 
 def _per_user(data: cs.CohortData, as_of: datetime | None) -> dict[str, dict[str, np.ndarray]]:
@@ -1195,7 +1226,7 @@ def _per_user(data: cs.CohortData, as_of: datetime | None) -> dict[str, dict[str
                sum(has_outcome::INTEGER)::DOUBLE AS n_out, sum(resolved)::DOUBLE AS res,
                count(*)::DOUBLE AS conv, sum(has_error::INTEGER)::DOUBLE AS err,
                count(thumb_up)::DOUBLE AS th, coalesce(sum(thumb_up), 0)::DOUBLE AS up,
-               sum(cost)::DOUBLE AS cost,
+               coalesce(sum(cost), 0)::DOUBLE AS cost, (count(*) - count(cost))::DOUBLE AS cost_unk,
                count(handoff_complete)::DOUBLE AS hn, coalesce(sum(handoff_complete), 0)::DOUBLE AS hx,
                count(csat)::DOUBLE AS cs_n, coalesce(sum(csat), 0)::DOUBLE AS cs_s,
                coalesce(sum(csat * csat), 0)::DOUBLE AS cs_ss
@@ -1312,6 +1343,7 @@ def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: di
         run = None
         vc = vb = None
         n_c = n_b = 0
+        unknown_note = ""
         if name in rate_cols:
             xk, nk = rate_cols[name]
             xc, nc, xb, nb = C[xk].sum(), C[nk].sum(), B[xk].sum(), B[nk].sum()
@@ -1337,7 +1369,10 @@ def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: di
                 run = ("p95", p95)
         elif name == "cost_per_resolution":
             n_c, n_b = C["conv"].sum(), B["conv"].sum()
-            if C["res"].sum() > 0 and B["res"].sum() > 0 and B["cost"].sum() > 0:
+            if C["cost_unk"].sum() or B["cost_unk"].sum():
+                unknown_note = (f"cost unknown: {int(C['cost_unk'].sum())} of {int(n_c)} candidate and "
+                                f"{int(B['cost_unk'].sum())} of {int(n_b)} baseline conversations")
+            elif C["res"].sum() > 0 and B["res"].sum() > 0 and B["cost"].sum() > 0:
                 cr = _cost_ratio(pu, margin, c.alpha)
                 vc, vb = cr.details["ratio_candidate"], cr.details["ratio_baseline"]
                 run = (lambda m: (lambda al: _cost_ratio(pu, m, al)))(margin)
@@ -1346,7 +1381,7 @@ def _test_metrics(data: cs.CohortData, as_of: datetime | None, spec: Any, pu: di
             estimate=None, ci_low=None, ci_high=None, ci_level=None, margin=margin,
             threshold=(margin if scale == "ratio" else (-margin if hib else margin)), p_value=None,
             alpha_adjusted=None, holm_step=None, passed=False, n_candidate=int(n_c), n_baseline=int(n_b),
-            note="" if run is not None else "insufficient data",
+            note="" if run is not None else (unknown_note or "insufficient data"),
         )
         runners[name] = run
 
@@ -1475,13 +1510,30 @@ def _segment_se_max(detect: float, margin: float, policy: DecisionPolicy, log: b
     return max(gap, 0.0) / (_z(policy.segment_alpha) + _z(1 - policy.segment_power))
 
 
-def _required_n(var_unit: float, deff_c: float, deff_b: float, n_b: float, se_max: float) -> float:
+def _required_n(var_unit: float, deff_c: float, deff_b: float, n_b: float, se_max: float,
+                var_b: float | None = None) -> float:
     """Candidate units needed for ``SE <= se_max`` given the baseline's ``n_b`` units:
-    ``var (deff_c / n_c + deff_b / n_b) <= se_max^2``."""
-    if se_max <= 0 or var_unit <= 0:
-        return math.inf if se_max <= 0 else 0.0
-    room = se_max**2 - var_unit * deff_b / max(n_b, 1e-9)
-    return math.inf if room <= 0 else var_unit * deff_c / room
+    ``var_c deff_c / n_c + var_b deff_b / n_b <= se_max^2`` (``var_unit`` is ``var_c``;
+    ``var_b`` defaults to it)."""
+    var_b = var_unit if var_b is None else var_b
+    if se_max <= 0 or (var_unit <= 0 and var_b <= 0):
+        return math.inf  # no variance to speak of: nothing is known about the segment's power
+    room = se_max**2 - var_b * deff_b / max(n_b, 1e-9)
+    if room <= 0:
+        return math.inf
+    return var_unit * deff_c / room
+
+
+def _rate_power_vars(pb: float, detect: float) -> tuple[float, float]:
+    """(var_c, var_b) of one unit for the power of a rate segment: the baseline's ``pb (1 - pb)``
+    and the candidate's under the alternative ``(pb - detect)(1 - pb + detect)`` (rate clipped to
+    [0, 1]); no floor: a 30/30 baseline does not make a segment judged at n = 30."""
+    pc = min(max(pb - detect, 0.0), 1.0)
+    return pc * (1.0 - pc), pb * (1.0 - pb)
+
+
+#: floor of the per-rating CSAT variance in the segment power calculation (a 1-5 scale)
+CSAT_POWER_VAR_FLOOR = 0.25
 
 
 def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: DecisionPolicy,
@@ -1581,9 +1633,9 @@ def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: De
             f.deff_candidate, f.deff_baseline = dc, db
             pb = xb / nb
             f.se_max = _segment_se_max(t["detect"], t["margin"], policy)
-            var = max(pb * (1 - pb), 1e-4)
-            f.se = math.sqrt(var * (dc / nc + db / nb))
-            need = _required_n(var, dc, db, nb, f.se_max)
+            var_c, var_b = _rate_power_vars(pb, t["detect"])
+            f.se = math.sqrt(var_c * dc / nc + var_b * db / nb)
+            need = _required_n(var_c, dc, db, nb, f.se_max, var_b)
             z = stats.farrington_manning_z(xc / dc, nc / dc, xb / db, nb / db, -t["margin"])
             f.p_value = float(norm.cdf(z))  # H1: p_c - p_b < -margin
             f.p_noninferior = 1.0 - f.p_value
@@ -1593,7 +1645,9 @@ def _segments(data: cs.CohortData, as_of: datetime | None, spec: Any, policy: De
             (m1, v1, n1, d1), (m2, v2, n2, d2) = t["args"]
             f.deff_candidate, f.deff_baseline = d1, d2
             f.se_max = _segment_se_max(t["detect"], t["margin"], policy)
-            var = max(v2 if np.isfinite(v2) else 1.0, 1e-4)
+            pooled = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2) if np.isfinite(v1) and np.isfinite(v2) \
+                and n1 + n2 > 2 else math.nan
+            var = max(pooled if np.isfinite(pooled) else 1.0, CSAT_POWER_VAR_FLOOR)
             f.se = math.sqrt(var * (d1 / n1 + d2 / n2))
             need = _required_n(var, d1, d2, n2, f.se_max)
             r = welch_noninferiority_summary(m1, v1, n1, m2, v2, n2, t["margin"], a_s, d1, d2)
