@@ -296,7 +296,13 @@ def render_exit_criteria(spec: Any, policy: DecisionPolicy | None = None) -> str
         "(now or at an earlier look without non-inferiority since), no guardrail breach, no segment flagged or still "
         "blocking, unjudged traffic within the limit, minimum soak met, data intact.",
         "- ROLLBACK: a guardrail breach.",
-        "- HOLD: anything else (too early, inconclusive, data integrity, harm, a worse or unjudged segment).",
+        "- HOLD: anything else (too early, inconclusive, data integrity, harm, a worse or unjudged segment), and any "
+        "guardrail that cannot be evaluated once the minimum soak is met (cost unknown for some conversations - missing "
+        "usage or an unpriced model is never $0 -, baseline cost $0, too few resolutions, too few latencies).",
+        "- Latency: a failed or timed-out assistant turn counts in every p95 (metric, guardrail, segments) at the "
+        "timeout of the agent that served it (the spec's timeout_s).",
+        "- Segment power uses the variance under the alternative: baseline p(1-p), candidate (p-d)(1-p+d) for a rate "
+        "harm d; pooled variance floored at 0.25 for CSAT.",
         "- Stopping rule: EXPAND and ROLLBACK are terminal for the canary run (no later look is taken, so a decision "
         f"never flips); the look at day {c.max_soak_days} is the last: a HOLD there means the candidate was not shown "
         "fit to expand (roll back or re-plan under a new spec).",
