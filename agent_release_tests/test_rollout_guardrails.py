@@ -254,14 +254,14 @@ def _traffic(spec, pct: float, step_index: int, *, error_delta: float = 0.0, sta
     return frame
 
 
-def _sensor_ctx():
+def _sensor_ctx(cursor: str | None = None):
     from agent_release.defs.resources import WarehouseResource
     from agent_release.defs.rollout import FlagBackendResource
 
     inst = dg.DagsterInstance.ephemeral()
     inst.add_dynamic_partitions("releases", [RID])
-    return dg.build_sensor_context(instance=inst, resources={"warehouse": WarehouseResource(),
-                                                             "flag_backend": FlagBackendResource()})
+    return dg.build_sensor_context(instance=inst, cursor=cursor, resources={"warehouse": WarehouseResource(),
+                                                                            "flag_backend": FlagBackendResource()})
 
 
 def test_sensor_uses_the_thresholds_in_force_not_the_spec(live, monkeypatch):
@@ -433,3 +433,220 @@ def test_every_controller_row_carries_the_manifest_and_changed_inputs_hold_not_r
     hold = again.decisions.row(-1, named=True)
     assert "inputs changed since the step was entered" in hold["reason"] and "price_table" in hold["reason"]
     assert hold["manifest_hash"] == input_manifest(spec).manifest_hash != first.decisions["manifest_hash"][0]
+
+
+# --------------------------------------------------------------------------- fail-closed (review of issue 13)
+
+
+def _raise_manifest(monkeypatch):
+    import agent_release.manifest as manifest
+
+    def broken(spec):
+        raise OSError("golden set unreadable: <content that must not leak>")
+
+    monkeypatch.setattr(manifest, "input_manifest", broken)
+
+
+def test_unverifiable_inputs_never_enter_not_even_the_start(home, monkeypatch):
+    """The input manifest cannot be computed: no ENTER (not even the start) — HOLD "inputs cannot be
+    verified" naming the error type only."""
+    from agent_release.flags import backend_for
+    from agent_release.rollout.controller import RolloutController
+    from agent_release.warehouse import Lake
+
+    spec = _spec()
+    lake = Lake.default()
+    backend = backend_for(spec)
+    flag = spec.rollout.flag_name
+    with monkeypatch.context() as m:
+        _raise_manifest(m)
+        res = RolloutController(spec, backend, lake).play()
+    assert res.decisions["decision"].to_list() == ["HOLD"] and res.status == "HELD"
+    assert backend.percentage(flag) == 0  # the flag was never set
+    hold = res.decisions.row(-1, named=True)
+    assert "inputs cannot be verified" in hold["reason"] and "OSError" in hold["reason"]
+    assert "must not leak" not in hold["reason"] + str(hold["inputs_json"])
+
+
+def test_unverifiable_inputs_mid_rollout_hold_and_a_rollback_still_proceeds(home, monkeypatch):
+    from agent_release.flags import backend_for
+    from agent_release.rollout import actions
+    from agent_release.rollout.controller import RolloutConfig, RolloutController
+    from agent_release.warehouse import Lake
+
+    spec = _spec()
+    lake2 = Lake.default()
+    backend = backend_for(spec)
+    flag = spec.rollout.flag_name
+    # entered at 5% with a manifest, then the manifest breaks
+    first = RolloutController(spec, backend, lake2, RolloutConfig(until_percentage=5)).play()
+    assert first.decisions["decision"].to_list() == ["ENTER"] and backend.percentage(flag) == 5
+    _raise_manifest(monkeypatch)
+    again = RolloutController(spec, backend, lake2).play()
+    assert again.decisions["decision"].to_list() == ["ENTER", "HOLD"] and backend.percentage(flag) == 5
+    assert "inputs cannot be verified" in again.decisions.row(-1, named=True)["reason"]
+    # a rollback proceeds without a manifest
+    rb = actions.rollback(spec, backend, lake2, reason="manual", actor="test")
+    assert rb.changed and backend.percentage(flag) == 0 and rb.decision["decision"] == "ROLLBACK"
+
+
+def test_a_step_entered_without_a_recorded_manifest_is_held(live):
+    """An ENTER row without a manifest hash (inputs unknown when the step was entered) is never read
+    as "inputs unchanged"."""
+    from agent_release.rollout.controller import RolloutController
+
+    spec, lake, at = live
+    backend = at(5, 0, _thr(5))  # _enter writes manifest_hash=None
+    res = RolloutController(spec, backend, lake).play()
+    assert res.decisions["decision"].to_list() == ["ENTER", "HOLD"] and res.status == "HELD"
+    assert "no input manifest was recorded when the step was entered" in res.decisions.row(-1, named=True)["reason"]
+    assert backend.percentage(spec.rollout.flag_name) == 5
+
+
+def _drop_cost(frame: pl.DataFrame, version: str, every: int) -> pl.DataFrame:
+    """Every ``every``-th conversation of ``version`` loses ``cost_usd`` on all its turns."""
+    idx = pl.int_range(pl.len())
+    sel = (pl.col("agent_version") == version) & (idx % every == 0)
+    return frame.with_columns(pl.when(sel).then(pl.col("messages").list.eval(
+        pl.element().struct.with_fields(pl.lit(None, pl.Float64).alias("cost_usd"))))
+        .otherwise(pl.col("messages")).alias("messages"))
+
+
+def test_unknown_cost_is_not_zero_and_the_cost_check_is_not_evaluated(live, monkeypatch):
+    """Known truth: the candidate costs 1.6x the baseline (alert 1.25x). With 2 in 5 candidate
+    conversations logged without cost_usd, counting them as $0 reads ~0.96x ("no breach"); the cost
+    is unknown — the check is not evaluated, and so is the report."""
+    from agent_release.canary import simulate as sim
+    from agent_release.rollout import traffic as tr
+    from agent_release.rollout.guardrails import evaluate
+
+    spec, _, _ = live
+    monkeypatch.setitem(sim.SCENARIOS, "test_cost_1.6", sim.TrueEffects(cost_multiplier=1.6))
+    frame, _ = tr.simulate_step(spec, percentage=50, start=T0, hours=6, scenario="test_cost_1.6",
+                                rate_per_hour=R, seed=5, step_index=2)
+    full = tr.summarize(tr.facts(frame, spec), T0, T0 + timedelta(hours=6))
+    assert _cost(evaluate(full, _thr(50))).breached  # the truth: a cost overrun
+    gappy = frame.with_row_index("_i").pipe(lambda f: f.with_columns(
+        pl.when((pl.col("agent_version") == spec.candidate.version) & (pl.col("_i") % 5 < 2))
+        .then(pl.col("messages").list.eval(pl.element().struct.with_fields(pl.lit(None, pl.Float64).alias("cost_usd"))))
+        .otherwise(pl.col("messages")).alias("messages"))).drop("_i")
+    n_unknown = gappy.filter((pl.col("agent_version") == spec.candidate.version)
+                             & pl.col("messages").list.eval(pl.element().struct.field("cost_usd").is_null()
+                                                            & pl.element().struct.field("error").is_null()
+                                                            & (pl.element().struct.field("role") == "assistant"))
+                             .list.any()).height  # a failed turn (error) reports no cost: not unknown
+    w = tr.summarize(tr.facts(gappy, spec), T0, T0 + timedelta(hours=6))
+    assert w.candidate.cost_unknown == n_unknown > 0 and w.candidate.cost_per_resolution is None
+    assert w.baseline.cost_unknown == 0
+    rep = evaluate(w, _thr(50))
+    cost = _cost(rep)
+    assert not cost.evaluated and not cost.breached
+    assert f"cost unknown: {n_unknown} conversations" in cost.evidence
+    assert _err(rep).evaluated and not _err(rep).breached
+    assert rep.status == "not evaluated" and "no breach" not in rep.reason()
+    # unknown baseline cost (the reference arm) is not evaluated either
+    w_b = tr.summarize(tr.facts(_drop_cost(frame, spec.baseline.version, 7), spec), T0, T0 + timedelta(hours=6))
+    assert w_b.baseline.cost_unknown > 0 and not _cost(evaluate(w_b, _thr(50))).evaluated
+
+
+def test_report_status_not_evaluated_when_any_check_is_and_breach_still_wins():
+    from agent_release.rollout.guardrails import evaluate
+
+    n = 2000
+    cost = np.full(n, 0.01)
+    cost[::10] = np.nan  # 200 candidate conversations of unknown cost
+    cand = _arm("candidate", n, 46).with_columns(pl.Series("cost", cost).fill_nan(None))
+    rep = evaluate(_window(cand, _arm("baseline", n, 46)), _thr(50))
+    assert _err(rep).evaluated and not rep.breached
+    assert not _cost(rep).evaluated and "cost unknown: 200 conversations" in _cost(rep).evidence
+    assert rep.status == "not evaluated"
+    bad = _arm("candidate", n, 200).with_columns(pl.Series("cost", cost).fill_nan(None))  # 10% errors
+    rep = evaluate(_window(bad, _arm("baseline", n, 46)), _thr(50))
+    assert _err(rep).breached and not _cost(rep).evaluated and rep.status == "breach"
+
+
+def test_controller_holds_when_the_cost_guardrail_could_not_be_evaluated(home, monkeypatch):
+    """Live traffic whose candidate conversations partly lack cost_usd: the error rate is judged, the
+    cost is not — the controller holds at 5%, it does not ENTER 25%."""
+    from agent_release.flags import backend_for
+    from agent_release.rollout import traffic as tr
+    from agent_release.rollout.controller import RolloutController
+    from agent_release.warehouse import Lake
+
+    spec = _spec()
+    real = tr.simulate_step
+
+    def gappy(spec_, **kw):
+        frame, truth = real(spec_, **kw)
+        return _drop_cost(frame, spec_.candidate.version, 3), truth
+
+    monkeypatch.setattr(tr, "simulate_step", gappy)
+    lake = Lake.default()
+    res = RolloutController(spec, backend_for(spec), lake).play()
+    assert res.decisions["decision"].to_list() == ["ENTER", "HOLD"] and res.percentage == 5
+    hold = res.decisions.row(-1, named=True)
+    assert "guardrails not evaluated" in hold["reason"] and "cost unknown" in hold["reason"]
+
+
+def test_staleness_is_measured_on_the_candidate_arm(live):
+    """The candidate's logs stop 2 h before the end while the baseline keeps logging: stale."""
+    from agent_release.rollout import traffic as tr
+    from agent_release.rollout.store import read_decisions
+    from agent_release.rollout.watch import guardrail_tick
+
+    spec, lake, at = live
+    backend = at(50, 2, _thr(50))
+    frame = _traffic(spec, 50, 2)
+    cut = T0 + timedelta(hours=10)
+    frame = frame.filter((pl.col("agent_version") != spec.candidate.version) | (pl.col("started_at") < cut))
+    tr.write_step_traffic(lake, RID, 2, frame)
+    now = tr.last_conversation(frame) + timedelta(minutes=5)  # the feed as a whole is fresh
+    tick = guardrail_tick(spec, backend, lake, actor="t", now=now)
+    assert tick.action == "stale" and "(candidate arm)" in tick.message, tick.message
+    assert read_decisions(lake, RID)["decision"].to_list() == ["ENTER", "HOLD"]
+    assert backend.percentage(spec.rollout.flag_name) == 50
+
+
+def test_sensor_records_a_hold_when_the_guardrail_watch_fails(live, monkeypatch):
+    import agent_release.rollout.watch as watch
+    from agent_release.defs.rollout import rollout_guardrail_sensor
+    from agent_release.rollout.store import read_decisions
+
+    spec, lake, at = live
+    backend = at(50, 2, _thr(50))
+
+    def broken(*a, **kw):
+        raise KeyError("user said: <conversation content>")
+
+    monkeypatch.setattr(watch, "guardrail_tick", broken)
+    res = rollout_guardrail_sensor(_sensor_ctx())
+    assert res.asset_events and res.asset_events[0].metadata["guardrail_watch_error"].value == "KeyError"
+    d = read_decisions(lake, RID)
+    hold = d.row(-1, named=True)
+    assert d["decision"].to_list() == ["ENTER", "HOLD"] and "KeyError" in hold["reason"]
+    assert "conversation content" not in hold["reason"] + str(hold["evidence_json"]) + res.skip_reason.skip_message
+    assert json.loads(hold["inputs_json"])["hold_kind"] == "watch_error"
+    assert backend.percentage(spec.rollout.flag_name) == 50
+    rollout_guardrail_sensor(_sensor_ctx())  # the same failure again: no second row
+    assert read_decisions(lake, RID).height == d.height
+
+
+def test_repeated_not_evaluated_ticks_hold_the_rollout(live):
+    from agent_release.defs.rollout import NOT_EVALUATED_HOLD_TICKS, rollout_guardrail_sensor
+    from agent_release.rollout import traffic as tr
+    from agent_release.rollout.store import read_decisions
+
+    spec, lake, at = live
+    at(5, 0, _thr(5))
+    tr.write_step_traffic(lake, RID, 0, _traffic(spec, 5, 0, rate=40.0))  # too few to judge
+    cursor = None
+    for i in range(1, NOT_EVALUATED_HOLD_TICKS + 1):
+        res = rollout_guardrail_sensor(_sensor_ctx(cursor))
+        cursor = res.cursor
+        decisions = read_decisions(lake, RID)["decision"].to_list()
+        if i < NOT_EVALUATED_HOLD_TICKS:
+            assert decisions == ["ENTER"] and not res.asset_events
+    assert decisions == ["ENTER", "HOLD"]
+    hold = read_decisions(lake, RID).row(-1, named=True)
+    assert f"not evaluated on {NOT_EVALUATED_HOLD_TICKS} consecutive sensor ticks" in hold["reason"]
+    assert res.asset_events and "not_evaluated_alert" in res.asset_events[0].metadata

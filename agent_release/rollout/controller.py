@@ -22,8 +22,10 @@ as "no breach") or whose traffic stops more than the maximum feed lag before the
 (``AGENT_RELEASE_FEED_MAX_LAG_MINUTES``, default 30) is HELD, neither ENTERed nor COMPLETEd. A
 step entered under another input manifest than the current one (price table, golden set,
 agent profile, decision code …; see :mod:`agent_release.manifest`) is HELD with "inputs changed
-since the step was entered" — the rollout is not restarted and the flag is not touched. Every
-row carries the input-manifest hash.
+since the step was entered" — the rollout is not restarted and the flag is not touched. Inputs
+that cannot be verified (the manifest cannot be computed now, or none was recorded at the step's
+ENTER) are HELD too ("inputs cannot be verified"): never ENTER or COMPLETE; a rollback needs no
+manifest (its row then carries none). Every other row carries the input-manifest hash.
 
 Terminal states (COMPLETE, ROLLED_BACK, FROZEN) are never resumed. Controller decisions have
 deterministic ids (release, spec hash, run config, step, decision, data time), so re-running a
@@ -149,13 +151,15 @@ class RolloutController:
         self.steps = plan_steps(spec)
         self.hours = self.config.hours(spec)
         self.chash = self.config.config_hash()
+        self.manifest_error: str | None = None
         try:
             from agent_release.manifest import input_manifest
 
             self.manifest = input_manifest(spec)
-        except Exception:  # noqa: BLE001 - an unreadable input must not stop the watch; recorded as unknown
+        except Exception as exc:  # noqa: BLE001 - an unreadable input must not stop a rollback; no step is entered
             log.exception("input manifest of %s could not be computed", spec.release_id)
             self.manifest = None
+            self.manifest_error = type(exc).__name__  # the error type only, never the content
         self.manifest_hash = self.manifest.manifest_hash if self.manifest else None
 
     # ------------------------------------------------------------------ helpers
@@ -200,6 +204,10 @@ class RolloutController:
         state = store.rollout_state(self.lake, self.spec.release_id, self.spec.spec_hash)
         if state.terminal:
             return self._result(added, t0, f"rollout already {state.status} (recorded); nothing to do")
+        if state.status == "NOT_STARTED" and self.manifest_hash is None:
+            # no ENTER (hence no flag change) on inputs that cannot be verified
+            added += self._record([self._unverifiable(state)])
+            return self._result(added, t0, "")
         if state.status == "NOT_STARTED":
             p0 = self.steps[0].percentage
             t = self.config.start
@@ -230,8 +238,12 @@ class RolloutController:
         return self._result(added, t0, "")
 
     def _inputs_changed(self, state: store.RolloutState) -> dict | None:
-        """A HOLD row when the current step was entered under another input manifest."""
-        if not state.manifest_hash or not self.manifest_hash or state.manifest_hash == self.manifest_hash:
+        """A HOLD row when the current step was entered under another input manifest — or when the
+        inputs cannot be verified (no manifest recorded at the step's ENTER, or none computable now):
+        an unverifiable input is never read as "unchanged"."""
+        if not state.manifest_hash or not self.manifest_hash:
+            return self._unverifiable(state)
+        if state.manifest_hash == self.manifest_hash:
             return None
         d = store.read_decisions(self.lake, self.spec.release_id).filter(
             (pl.col("spec_hash") == self.spec.spec_hash) & (pl.col("decision") == store.ENTER)).sort("seq")
@@ -245,6 +257,22 @@ class RolloutController:
                          thresholds=state.thresholds(),
                          inputs={"hold_kind": "inputs_changed", "entered_manifest_hash": state.manifest_hash,
                                  "changed_components": names})
+
+    def _unverifiable(self, state: store.RolloutState) -> dict:
+        """HOLD: the inputs cannot be verified (neither ENTER nor COMPLETE; the flag is not touched and
+        the auto-rollback watch — which needs no manifest — goes on)."""
+        pct = self.backend.percentage(self.flag)
+        if self.manifest_hash is None:
+            why = f"the current input manifest cannot be computed ({self.manifest_error or 'unknown error'})"
+        else:
+            why = "no input manifest was recorded when the step was entered"
+        reason = (f"hold at {pct:g}%: inputs cannot be verified — {why}; no further step is entered "
+                  "(the flag and the auto-rollback watch stay)")
+        step = state.step_index if state.step_index is not None else 0
+        return self._row(store.HOLD, step, pct, pct, state.entered_at or self.config.start, [reason],
+                         thresholds=state.thresholds(),
+                         inputs={"hold_kind": "inputs_unverifiable", "entered_manifest_hash": state.manifest_hash,
+                                 "manifest_error": self.manifest_error})
 
     def _result(self, added: list[dict], t0: float, msg: str) -> PlayResult:
         import time
@@ -300,9 +328,8 @@ class RolloutController:
             if pct >= 50:
                 ready = self._readiness(probe, "continuous", b)
             watch_rows.append(_watch_row(spec.release_id, step.index, pct, w, rep, thr, ready))
-            if rep.status == "not evaluated":
-                unjudged.append(f"{a:%m-%d %H:%M}–{b:%H:%M} ({w.candidate.conversations} candidate conversations "
-                                f"< {cfg.min_watch_conversations})")
+            if rep.status == "not evaluated":  # any guardrail without a verdict (error rate, cost, safety)
+                unjudged.append(f"{a:%m-%d %H:%M}–{b:%H:%M} ({rep.reason()[:200]})")
             if drifts:
                 self._write_watch(step.index, watch_rows)
                 row = actions.freeze(spec, self.backend, self.lake, drifts, actor=self.actor,

@@ -33,7 +33,10 @@ fires on noise while a real regression clears the bound within one window.
   alert count (the spec's ``safety_incidents_max``, 0 by default: one incident pulls the flag).
 
 A check that lacks data is **not evaluated** (``evaluated=False``) and is reported as such —
-never as "no breach" (:attr:`GuardrailReport.status`).
+never as "no breach": the report's :attr:`GuardrailReport.status` is "not evaluated" as soon as any
+check is (a breach of an evaluated check is still "breach"). Unknown cost (conversations whose
+assistant turns carry no ``cost_usd``, in the candidate arm or the baseline arm used as reference)
+is never $0: the cost check is then "not evaluated (cost unknown: N conversations)".
 
 Evidence strings carry counts, rates, windows and thresholds — never conversation content.
 """
@@ -118,11 +121,11 @@ class GuardrailReport:
 
     @property
     def status(self) -> str:
-        """``breach`` | ``not evaluated`` (the error-rate guardrail — the one that needs a sample —
-        lacked data: no verdict, never "no breach") | ``no breach``."""
+        """``breach`` (any evaluated check breached) | ``not evaluated`` (any guardrail — error rate,
+        cost, safety — lacked data: no verdict, never "no breach") | ``no breach``."""
         if self.breached:
             return "breach"
-        if any(c.name == "error_rate" and not c.evaluated for c in self.checks):
+        if self.not_evaluated:
             return "not evaluated"
         return "no breach"
 
@@ -188,6 +191,13 @@ def _error_check(c: ArmSummary, b: ArmSummary, thr: AlertThresholds, min_convers
 def _cost_check(c: ArmSummary, b: ArmSummary, thr: AlertThresholds, min_resolutions: int,
                 reference_cost_per_resolution: float | None, span: str, at: str) -> GuardrailCheck:
     k = thr.cost_overrun_ratio
+    if c.cost_unknown or (b.resolved >= min_resolutions and b.cost_unknown):
+        n = c.cost_unknown + (b.cost_unknown if b.resolved >= min_resolutions else 0)
+        return GuardrailCheck("cost_overrun", False, False, None, None, k,
+                              f"not evaluated (cost unknown: {n} conversations — {c.cost_unknown} candidate, "
+                              f"{b.cost_unknown} baseline — without cost_usd; unknown is never $0) ({span})",
+                              rule="not_evaluated", detail={"cost_unknown_candidate": c.cost_unknown,
+                                                            "cost_unknown_baseline": b.cost_unknown})
     same = b.resolved >= min_resolutions and b.cost_per_resolution
     ref = b.cost_per_resolution if same else (reference_cost_per_resolution or thr.baseline_cost_per_resolution)
     cpr = c.cost_per_resolution

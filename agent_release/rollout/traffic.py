@@ -115,7 +115,8 @@ def latest_step_traffic(lake, release_id: str) -> tuple[int | None, pl.DataFrame
 
 def facts(frame: pl.DataFrame, spec) -> pl.DataFrame:
     """One row per conversation: ``started_at``, ``arm`` (candidate / baseline / other, from the
-    served agent version), ``model``, ``has_error``, ``safety``, ``cost``, ``resolved``."""
+    served agent version), ``model``, ``has_error``, ``safety``, ``cost`` (null = unknown: an
+    assistant turn without ``cost_usd``), ``resolved``."""
     cand, base = spec.candidate.version, spec.baseline.version
     msgs = pl.col("messages")
     return frame.select(
@@ -127,7 +128,14 @@ def facts(frame: pl.DataFrame, spec) -> pl.DataFrame:
         msgs.list.eval(pl.element().struct.field("error").is_not_null()).list.any().fill_null(False).alias("has_error"),
         (pl.col("extra_json").str.json_path_match("$.safety_incident").cast(pl.Int64, strict=False).fill_null(0) > 0)
         .alias("safety"),
-        msgs.list.eval(pl.element().struct.field("cost_usd")).list.sum().fill_null(0.0).alias("cost"),
+        # unknown cost stays unknown (null): an assistant turn without ``cost_usd`` (and without an
+        # error — a failed call reports no cost) is never counted as $0
+        pl.when(msgs.list.eval((pl.element().struct.field("role") == "assistant")
+                               & pl.element().struct.field("cost_usd").is_null()
+                               & pl.element().struct.field("error").is_null()).list.any().fill_null(False))
+        .then(pl.lit(None, pl.Float64))
+        .otherwise(msgs.list.eval(pl.element().struct.field("cost_usd")).list.sum().fill_null(0.0))
+        .alias("cost"),
         (pl.col("outcome") == "resolved").fill_null(False).alias("resolved"),
     )
 
@@ -145,6 +153,8 @@ class ArmSummary:
     cost_resolved: float | None = None
     #: start of the newest conversation in the arm (staleness of the feed)
     last_started_at: datetime | None = None
+    #: conversations whose cost is unknown (not in ``cost_usd``; the arm's cost is then unknown)
+    cost_unknown: int = 0
 
     @property
     def error_rate(self) -> float:
@@ -152,12 +162,13 @@ class ArmSummary:
 
     @property
     def cost_per_resolution(self) -> float | None:
-        return self.cost_usd / self.resolved if self.resolved else None
+        """``None`` when nothing was resolved or any conversation's cost is unknown (never a partial sum)."""
+        return self.cost_usd / self.resolved if self.resolved and not self.cost_unknown else None
 
     def to_dict(self) -> dict:
         return {"conversations": self.conversations, "errors": self.errors, "error_rate": self.error_rate,
                 "safety_incidents": self.safety_incidents, "cost_usd": self.cost_usd, "resolved": self.resolved,
-                "cost_per_resolution": self.cost_per_resolution,
+                "cost_per_resolution": self.cost_per_resolution, "cost_unknown": self.cost_unknown,
                 "last_started_at": self.last_started_at.isoformat() if self.last_started_at else None}
 
 
@@ -198,7 +209,7 @@ def summarize(f: pl.DataFrame, start: datetime, end: datetime) -> WindowSummary:
         pl.col("cost").sum().alias("cost"), pl.col("resolved").sum().alias("res"),
         (pl.col("cost") ** 2).sum().alias("cost_sq"),
         pl.col("cost").filter(pl.col("resolved")).sum().alias("cost_res"),
-        pl.col("started_at").max().alias("last"))
+        pl.col("started_at").max().alias("last"), pl.col("cost").is_null().sum().alias("cost_unknown"))
     arms = {r["arm"]: r for r in agg.iter_rows(named=True)}
 
     def arm(name: str) -> ArmSummary:
@@ -207,7 +218,7 @@ def summarize(f: pl.DataFrame, start: datetime, end: datetime) -> WindowSummary:
             return ArmSummary(0, 0, 0, 0.0, 0)
         return ArmSummary(int(r["n"]), int(r["err"]), int(r["saf"]), float(r["cost"]), int(r["res"]),
                           float(r["cost_sq"] or 0.0), float(r["cost_res"] or 0.0),
-                          _utc(r["last"]) if r["last"] is not None else None)
+                          _utc(r["last"]) if r["last"] is not None else None, int(r["cost_unknown"] or 0))
 
     models: dict[str, dict[str, int]] = {}
     for r in w.group_by("arm", "model").len().iter_rows(named=True):

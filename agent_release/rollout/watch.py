@@ -6,7 +6,9 @@
   records why, with the evidence. Idempotent: when the flag is already off there is nothing to
   watch and nothing is written. A window with too few conversations is reported "not evaluated",
   never "no breach". **Staleness**: while the flag is > 0, a live feed whose newest conversation is
-  older than the maximum feed lag (``AGENT_RELEASE_FEED_MAX_LAG_MINUTES``, default 30) raises a
+  older than the maximum feed lag (``AGENT_RELEASE_FEED_MAX_LAG_MINUTES``, default 30) — measured on
+  the **candidate arm** (the flag is > 0: the candidate must be logging; a baseline still logging does
+  not make the feed fresh) — raises a
   staleness alert and records a HOLD ("live feed stalled: …"; one row per stall, keyed by the last
   conversation) so the controller enters no further step; the guardrails still run on what data
   there is (a breach still pulls the flag). The staleness clock is the wall clock for a real live
@@ -159,8 +161,10 @@ def guardrail_tick(spec, backend: FlagBackend, lake, *, actor: str, window_hours
                                data_time=w.end, skip_if_off=True)
         return TickResult(rid, "rollback" if res.changed else "skip", res.message + f" — {rep.reason()}",
                           {"evidence": rep.evidence(), "decision": res.decision})
-    last = tr.last_conversation(frame)
-    if now is not None and last is not None and (_utc(now) - last) > timedelta(minutes=max_lag):
+    # staleness on the candidate arm: with the flag > 0 the candidate must be logging — a baseline
+    # that keeps logging must not make a candidate feed that stopped look fresh
+    last = tr.last_conversation(facts.filter(pl.col("arm") == "candidate"))
+    if now is not None and (last is None or (_utc(now) - last) > timedelta(minutes=max_lag)):
         return _stale(spec, backend, lake, actor, pct, last, _utc(now), max_lag, state, rep)
     if rep.status == "not evaluated":
         return TickResult(rid, "not_evaluated", f"{rid} at {pct:g}%: NOT EVALUATED — {rep.reason()} "
@@ -173,10 +177,11 @@ def _stale(spec, backend, lake, actor: str, pct: float, last: datetime | None, n
            state: store.RolloutState, rep) -> TickResult:
     rid = spec.release_id
     if last is None:
-        reason = f"live feed stalled: no live conversation at all while the flag is at {pct:g}%"
+        reason = f"live feed stalled: no live candidate conversation at all while the flag is at {pct:g}%"
     else:
         lag = (now - last).total_seconds() / 60.0
-        reason = (f"live feed stalled: last conversation at {last:%Y-%m-%d %H:%M} UTC, lag {lag:.0f} min > "
+        reason = (f"live feed stalled: last conversation at {last:%Y-%m-%d %H:%M} UTC (candidate arm), lag "
+                  f"{lag:.0f} min > "
                   f"{max_lag:g} min; the rollout is held at {pct:g}% (guardrails cannot see current traffic)")
     did = hashlib.sha256(f"{rid}|{spec.spec_hash}|feed-stalled|{last}".encode()).hexdigest()[:24]
     thr = state.thresholds()

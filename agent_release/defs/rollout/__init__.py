@@ -345,6 +345,26 @@ def _live_source() -> str:
     return os.environ.get("AGENT_RELEASE_LIVE_SOURCE", "synthetic")
 
 
+NOT_EVALUATED_HOLD_TICKS = 3  # consecutive "not evaluated" guardrail ticks that HOLD a live rollout
+
+
+def _watch_hold(spec, backend, lake, actor: str, kind: str, reason: str, key: str,
+                evidence: dict | None = None) -> dict | None:
+    """A HOLD row (rollout/actions.hold) for a live (ACTIVE) rollout whose guardrail watch has no
+    verdict; one row per step and ``kind``/``key`` (idempotent). ``None`` when nothing is recorded."""
+    import hashlib
+
+    from agent_release.rollout import actions, store
+
+    state = store.rollout_state(lake, spec.release_id, spec.spec_hash)
+    if state.status != "ACTIVE":
+        return None
+    did = hashlib.sha256(f"{spec.release_id}|{spec.spec_hash}|{kind}|{key}|{state.entered_at}".encode()).hexdigest()
+    thr = state.thresholds()
+    return actions.hold(spec, backend, lake, reason=reason, actor=actor, kind=kind, decision_id=did[:24],
+                        evidence=evidence, data_time=datetime.now(UTC), thresholds=thr.to_dict() if thr else None)
+
+
 @dg.sensor(
     name="rollout_guardrail_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
     description=("Automatic rollback: on every tick, for every release whose flag is on, evaluates the "
@@ -352,8 +372,10 @@ def _live_source() -> str:
                  "traffic against the thresholds in force at the current step (recorded when the step was "
                  "entered), and pulls the flag without a human on a breach, recording why with the evidence. "
                  "A stalled live feed (newest conversation older than AGENT_RELEASE_FEED_MAX_LAG_MINUTES, "
-                 "default 30) raises a staleness alert (observation + HOLD decision row), never a silent "
-                 "'no breach'; a window too small to judge reads 'not evaluated'. Idempotent: a pulled flag "
+                 "default 30, on the candidate arm) raises a staleness alert (observation + HOLD decision row), "
+                 "never a silent 'no breach'; a window too small to judge reads 'not evaluated' and "
+                 f"{NOT_EVALUATED_HOLD_TICKS} consecutive such ticks HOLD the rollout; a watch that fails "
+                 "(exception) is an observation and a HOLD naming the error type. Idempotent: a pulled flag "
                  "is not watched, so a second tick does nothing more."),
 )
 def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
@@ -363,14 +385,46 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
     lake = warehouse.lake()
     actor = "sensor:rollout_guardrail_sensor"
     events, msgs = [], []
+    try:
+        streaks: dict = json.loads(context.cursor or "{}").get("not_evaluated", {})
+    except (ValueError, AttributeError):
+        streaks = {}
     for spec in _releases(context):
+        rid = spec.release_id
+        backend = None
         try:
-            tick = guardrail_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor,
-                                  source=_live_source())
+            backend = flag_backend.for_spec(spec, warehouse)
+            tick = guardrail_tick(spec, backend, lake, actor=actor, source=_live_source())
         except Exception as exc:  # noqa: BLE001 - one broken release must not stop the others
-            context.log.error(f"{spec.release_id}: guardrail watch failed: {type(exc).__name__}: {exc}")
+            # no verdict is not "no breach": record it (the error type only, never the data content)
+            err = type(exc).__name__
+            context.log.error(f"{rid}: guardrail watch failed: {err}")
+            row = None
+            try:
+                if backend is not None:
+                    row = _watch_hold(spec, backend, lake, actor, "watch_error",
+                                      f"guardrail watch failed ({err}): guardrails not evaluated — the rollout is "
+                                      "held (no further step; the flag stays)", err, {"error_type": err})
+            except Exception as exc2:  # noqa: BLE001
+                context.log.error(f"{rid}: could not record the HOLD: {type(exc2).__name__}")
+            events.append(_observation(rid, guardrail_watch_error=err, hold_recorded=row is not None))
+            msgs.append(f"{rid}: guardrail watch failed ({err})")
+            streaks.pop(rid, None)
             continue
         msgs.append(tick.message)
+        if tick.action == "not_evaluated":
+            streaks[rid] = int(streaks.get(rid, 0)) + 1
+        else:
+            streaks.pop(rid, None)
+        if tick.action == "not_evaluated" and streaks[rid] >= NOT_EVALUATED_HOLD_TICKS:
+            row = _watch_hold(spec, backend, lake, actor, "not_evaluated",
+                              f"guardrails not evaluated on {streaks[rid]} consecutive sensor ticks — no verdict is "
+                              "not 'no breach'; the rollout is held (no further step; the flag stays): "
+                              + tick.message[:1500], "streak", tick.details.get("evidence"))
+            context.log.error(tick.message)
+            events.append(_observation(rid, not_evaluated_alert=tick.message[:2000], hold_recorded=row is not None,
+                                       consecutive_ticks=streaks[rid]))
+            continue
         if tick.action == "rollback":
             context.log.warning(tick.message)
             events.append(_observation(spec.release_id, auto_rollback=tick.message[:2000],
@@ -384,7 +438,8 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
             context.log.warning(tick.message)
     if events:
         warehouse.publish()
-    return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events)
+    return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events,
+                           cursor=json.dumps({"not_evaluated": streaks}, sort_keys=True))
 
 
 @dg.sensor(
