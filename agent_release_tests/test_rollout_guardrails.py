@@ -631,11 +631,28 @@ def test_sensor_records_a_hold_when_the_guardrail_watch_fails(live, monkeypatch)
     assert read_decisions(lake, RID).height == d.height
 
 
-def test_repeated_not_evaluated_ticks_hold_the_rollout(live):
+def test_not_evaluated_ticks_within_the_feed_lag_do_not_hold(live):
+    """The first minutes of a step at low traffic are not yet judgeable: a few quick ticks without a
+    verdict are reported, but they hold the rollout only once they span more than the feed lag."""
     from agent_release.defs.rollout import NOT_EVALUATED_HOLD_TICKS, rollout_guardrail_sensor
     from agent_release.rollout import traffic as tr
     from agent_release.rollout.store import read_decisions
 
+    spec, lake, at = live
+    at(5, 0, _thr(5))
+    tr.write_step_traffic(lake, RID, 0, _traffic(spec, 5, 0, rate=40.0))  # too few to judge
+    cursor = None
+    for _ in range(NOT_EVALUATED_HOLD_TICKS + 2):
+        cursor = rollout_guardrail_sensor(_sensor_ctx(cursor)).cursor
+    assert read_decisions(lake, RID)["decision"].to_list() == ["ENTER"]
+
+
+def test_repeated_not_evaluated_ticks_hold_the_rollout(live, monkeypatch):
+    from agent_release.defs.rollout import NOT_EVALUATED_HOLD_TICKS, rollout_guardrail_sensor
+    from agent_release.rollout import traffic as tr
+    from agent_release.rollout.store import read_decisions
+
+    monkeypatch.setenv("AGENT_RELEASE_FEED_MAX_LAG_MINUTES", "0")
     spec, lake, at = live
     at(5, 0, _thr(5))
     tr.write_step_traffic(lake, RID, 0, _traffic(spec, 5, 0, rate=40.0))  # too few to judge

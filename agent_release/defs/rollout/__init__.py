@@ -345,7 +345,9 @@ def _live_source() -> str:
     return os.environ.get("AGENT_RELEASE_LIVE_SOURCE", "synthetic")
 
 
-NOT_EVALUATED_HOLD_TICKS = 3  # consecutive "not evaluated" guardrail ticks that HOLD a live rollout
+#: a live rollout whose guardrails had no verdict on this many consecutive sensor ticks AND for longer
+#: than the maximum feed lag is held (a step's first minutes at low traffic are not yet judgeable)
+NOT_EVALUATED_HOLD_TICKS = 3
 
 
 def _watch_hold(spec, backend, lake, actor: str, kind: str, reason: str, key: str,
@@ -374,13 +376,13 @@ def _watch_hold(spec, backend, lake, actor: str, kind: str, reason: str, key: st
                  "A stalled live feed (newest conversation older than AGENT_RELEASE_FEED_MAX_LAG_MINUTES, "
                  "default 30, on the candidate arm) raises a staleness alert (observation + HOLD decision row), "
                  "never a silent 'no breach'; a window too small to judge reads 'not evaluated' and "
-                 f"{NOT_EVALUATED_HOLD_TICKS} consecutive such ticks HOLD the rollout; a watch that fails "
+                 f"{NOT_EVALUATED_HOLD_TICKS} consecutive such ticks spanning more than the feed lag HOLD the rollout; a watch that fails "
                  "(exception) is an observation and a HOLD naming the error type. Idempotent: a pulled flag "
                  "is not watched, so a second tick does nothing more."),
 )
 def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
                              flag_backend: FlagBackendResource):
-    from agent_release.rollout.watch import guardrail_tick
+    from agent_release.rollout.watch import feed_max_lag_minutes, guardrail_tick
 
     lake = warehouse.lake()
     actor = "sensor:rollout_guardrail_sensor"
@@ -412,18 +414,27 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
             streaks.pop(rid, None)
             continue
         msgs.append(tick.message)
+        now = datetime.now(UTC)
         if tick.action == "not_evaluated":
-            streaks[rid] = int(streaks.get(rid, 0)) + 1
+            prev = streaks.get(rid)
+            prev = prev if isinstance(prev, dict) else {"n": 0, "since": now.isoformat()}
+            streaks[rid] = {"n": int(prev.get("n", 0)) + 1, "since": prev.get("since") or now.isoformat()}
         else:
             streaks.pop(rid, None)
-        if tick.action == "not_evaluated" and streaks[rid] >= NOT_EVALUATED_HOLD_TICKS:
+        if tick.action == "not_evaluated":
+            since = datetime.fromisoformat(streaks[rid]["since"])
+            minutes = (now - since).total_seconds() / 60.0
+        if (tick.action == "not_evaluated" and streaks[rid]["n"] >= NOT_EVALUATED_HOLD_TICKS
+                and minutes >= feed_max_lag_minutes()):
+            n_ticks = streaks[rid]["n"]
             row = _watch_hold(spec, backend, lake, actor, "not_evaluated",
-                              f"guardrails not evaluated on {streaks[rid]} consecutive sensor ticks — no verdict is "
+                              f"guardrails not evaluated on {n_ticks} consecutive sensor ticks over {minutes:.0f} min "
+                              f"(> feed lag {feed_max_lag_minutes():g} min) — no verdict is "
                               "not 'no breach'; the rollout is held (no further step; the flag stays): "
                               + tick.message[:1500], "streak", tick.details.get("evidence"))
             context.log.error(tick.message)
             events.append(_observation(rid, not_evaluated_alert=tick.message[:2000], hold_recorded=row is not None,
-                                       consecutive_ticks=streaks[rid]))
+                                       consecutive_ticks=n_ticks))
             continue
         if tick.action == "rollback":
             context.log.warning(tick.message)
