@@ -33,7 +33,7 @@ class LiveTrafficResource(dg.ConfigurableResource):
 
     path: str = ""  # "" = $AGENT_RELEASE_LIVE_SOURCE or "synthetic"
     scenario: str = ""  # "" = $AGENT_RELEASE_CANARY_SCENARIO or "noninferior"
-    rate_per_hour: float = 0.0  # 0 = $AGENT_RELEASE_CANARY_RATE or 400 conversations/hour
+    rate_per_hour: float = 0.0  # 0 = $AGENT_RELEASE_CANARY_RATE or 800 conversations/hour (see README: sized for the segment watch)
     days: float = 14.0
     start: str = "2026-11-02T00:00:00+00:00"
     seed: int = 7
@@ -48,7 +48,7 @@ class LiveTrafficResource(dg.ConfigurableResource):
 
     @property
     def rate(self) -> float:
-        return self.rate_per_hour or float(os.environ.get("AGENT_RELEASE_CANARY_RATE", "400"))
+        return self.rate_per_hour or float(os.environ.get("AGENT_RELEASE_CANARY_RATE", "800"))
 
 
 def _spec(context):
