@@ -139,6 +139,18 @@ def _z(p: float) -> float:
     return float(norm.ppf(p))
 
 
+def wilson_interval(x: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``x / n`` at normal quantile ``z`` (NaN for n = 0);
+    counts may be effective (fractional) counts."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = x / n
+    den = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / den
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return c - h, c + h
+
+
 def _check_alpha(alpha: float) -> None:
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must be in (0, 0.5) for a one-sided test, got {alpha}")

@@ -577,3 +577,16 @@ def test_percentiles_and_result_serialisation():
     assert "samples" not in r.to_dict() and r.samples.shape == (100,)
     assert S.srm_check(10, 10, 0.5).to_dict()["mismatch"] is False
     assert S.group_sequential_bounds([0.5, 1.0]).to_dict()["spending"].startswith("lan-demets")
+
+
+def test_wilson_interval_matches_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    from agent_release.stats import wilson_interval
+
+    for x, n, z in ((0, 50, 1.96), (7, 200, 1.96), (199, 200, 2.5758), (31, 97, 1.6449)):
+        lo, hi = wilson_interval(x, n, z)
+        alpha = 2 * (1 - __import__("scipy.stats").stats.norm.cdf(z))
+        slo, shi = proportion_confint(x, n, alpha=alpha, method="wilson")
+        assert (lo, hi) == pytest.approx((slo, shi), abs=1e-12)
+    assert all(v != v for v in wilson_interval(0, 0, 1.96))  # NaN: no data is no interval

@@ -706,13 +706,7 @@ def _pct(x: float) -> str:
 
 
 def _wilson(x: int, n: int, z: float = cs.Z95) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    p = x / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return c - h, c + h
+    return stats.wilson_interval(x, n, z)
 
 
 def _look_fractions(current: float, looks_so_far: Sequence[Any] | None, soak_start: datetime, spec: Any,

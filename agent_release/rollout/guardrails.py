@@ -53,11 +53,10 @@ Z_ONE_SIDED = 1.959963984540054  # 97.5% one-sided
 
 
 def _wilson(x: int, n: int, z: float) -> tuple[float, float]:
-    p = x / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, c - h), min(1.0, c + h)
+    from agent_release.stats import wilson_interval
+
+    lo, hi = wilson_interval(x, n, z)
+    return max(0.0, lo), min(1.0, hi)
 
 
 def wilson_lower(x: int, n: int, z: float = Z_ONE_SIDED) -> float:
