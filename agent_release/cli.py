@@ -95,12 +95,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     instance = _instance()
     t0 = time.monotonic()
     ok = _prepare_traffic(instance)
-    releases = args.release or register_releases(instance)
+    spec_errors: list[str] = []
+    releases = args.release or register_releases(instance, spec_errors)
     from agent_release.defs.evals import gate_status
     from agent_release.warehouse import Lake
 
     lake = Lake.default()
-    outcomes = []
+    outcomes = [f"invalid spec, skipped (the other releases run; a live rollout of it stays watched under its last "
+                f"valid spec): {e}" for e in spec_errors]
     for rid in releases:
         if not ok:
             break
@@ -144,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Analyst warehouse: {p.warehouse}  (open with: .venv/bin/duckdb -readonly {p.warehouse})")
     print(f"Reports: {p.reports}")
     print("Dagster UI on the same instance: make ui  → http://127.0.0.1:3000")
-    return 0 if ok else 1
+    return 0 if ok and not spec_errors else 1
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

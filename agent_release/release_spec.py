@@ -28,9 +28,32 @@ CANARY_METRICS = ("resolution_rate", "error_rate", "p95_latency_ms", "csat", "co
 
 
 class SpecError(ValueError):
-    def __init__(self, field_path: str, message: str):
-        super().__init__(f"{field_path}: {message}")
+    """An invalid spec. ``field`` is the dotted path of the field at fault; ``file``, ``line`` and
+    ``column`` (1-based) say where it is when the spec came from a file (``str()`` then reads
+    ``data/releases/x.yaml:12:5: gate.p95_latency_budget_ms: must be > 0``)."""
+
+    def __init__(self, field_path: str, message: str, *, file: str | None = None, line: int | None = None,
+                 column: int | None = None):
         self.field = field_path
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "") + (f":{self.column}" if self.column else "")
+            where += ": "
+        return f"{where}{self.field}: {self.message}"
+
+    def located(self, file: str, line: int | None, column: int | None) -> SpecError:
+        return SpecError(self.field, self.message, file=file, line=line, column=column)
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column, "field": self.field,
+                "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -398,21 +421,69 @@ def parse(obj: Any, *, source: str = "<spec>") -> ReleaseSpec:
     return ReleaseSpec(**{**spec.__dict__, "spec_hash": content_hash(spec)})
 
 
+#: fields that carry no criterion: editing them does not change the spec hash (nor, therefore, the
+#: protection of a live rollout, the gate's evidence or the canary's looks)
+NON_CRITERIA_FIELDS = ("description",)
+
+
 def content_hash(spec: ReleaseSpec) -> str:
-    """SHA-256 of the canonical (defaults filled in) spec: editing any criterion changes it."""
-    canon = json.dumps(spec.to_dict(), sort_keys=True, separators=(",", ":"), default=list)
+    """SHA-256 of the canonical (defaults filled in) spec without its free-text description:
+    editing any criterion changes it, rewording the description does not."""
+    d = {k: v for k, v in spec.to_dict().items() if k not in NON_CRITERIA_FIELDS}
+    canon = json.dumps(d, sort_keys=True, separators=(",", ":"), default=list)
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def load(path: str | Path) -> ReleaseSpec:
-    path = Path(path)
+def _mark_of(text: str, field_path: str) -> tuple[int | None, int | None]:
+    """(line, column), 1-based, of the deepest node of ``field_path`` (``gate.p95_latency_budget_ms``,
+    ``canary.metrics[2].margin``) found in the YAML ``text``; the key's position for a mapping entry."""
     try:
-        obj = yaml.safe_load(path.read_text())
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None, None
+    if node is None:
+        return None, None
+    mark = node.start_mark
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field_path or ""):
+        if part.startswith("[") and isinstance(node, yaml.SequenceNode):
+            i = int(part[1:-1])
+            if i >= len(node.value):
+                break
+            node = node.value[i]
+            mark = node.start_mark
+        elif isinstance(node, yaml.MappingNode):
+            hit = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if hit is None:
+                break
+            mark, node = hit[0].start_mark, hit[1]
+        else:
+            break
+    return mark.line + 1, mark.column + 1
+
+
+def load(path: str | Path) -> ReleaseSpec:
+    """Parse and validate a spec file. Every error is a :class:`SpecError` naming the file, the
+    line and column, and the field (YAML syntax errors: where the parser stopped)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError("<file>", f"cannot be read ({type(exc).__name__})", file=shown) from None
+    try:
+        obj = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError("<file>", f"{path.name} is not valid YAML ({type(exc).__name__})") from None
-    spec = parse(obj, source=str(path))
-    if spec.release_id != path.stem:
-        raise SpecError("release_id", f"must match the file name ({path.stem})")
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise SpecError("<yaml>", f"not valid YAML: {problem}", file=shown,
+                        line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+    try:
+        spec = parse(obj, source=shown)
+        if spec.release_id != path.stem:
+            raise SpecError("release_id", f"must match the file name ({path.stem})")
+    except SpecError as exc:
+        line, col = _mark_of(text, exc.field)
+        raise exc.located(shown, line, col) from None
     return spec
 
 

@@ -305,6 +305,9 @@ def test_error_spike_pulls_the_flag_on_the_next_sensor_tick(played, pct):
     assert last["decision"] == "ROLLBACK" and last["actor"] == "sensor:rollout_guardrail_sensor"
     assert json.loads(last["evidence_json"])["thresholds"]["percentage"] == pct
     assert res.asset_events and "auto_rollback" in res.asset_events[0].metadata
+    # a tick that pulled the flag is a run of guardrail_action (SUCCESS), never a SKIPPED tick
+    assert res.skip_reason is None and [r.job_name for r in res.run_requests] == ["guardrail_action"]
+    assert res.run_requests[0].tags["agent_release/decision_id"] == last["decision_id"]
 
     again = rollout_guardrail_sensor(ctx)  # idempotent: nothing more
     st2, pct2, audit2, dec2 = _state()

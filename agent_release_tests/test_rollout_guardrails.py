@@ -331,8 +331,12 @@ def test_stalled_live_feed_raises_a_staleness_alert_and_holds_the_rollout(live, 
     src = _write_source(home, _traffic(spec, 50, 2, start=t_enter, hours=14))
     monkeypatch.setenv("AGENT_RELEASE_LIVE_SOURCE", src)
     res = rollout_guardrail_sensor(_sensor_ctx())
-    assert "STALE" in res.skip_reason.skip_message and "no breach" not in res.skip_reason.skip_message
+    # the tick acted: it is a run (a SUCCESS tick), not a skip
+    assert res.skip_reason is None and len(res.run_requests) == 1
+    assert res.run_requests[0].tags["agent_release/decision"] == "HOLD"
     assert res.asset_events and "staleness_alert" in res.asset_events[0].metadata
+    alert = res.asset_events[0].metadata["staleness_alert"].value
+    assert "STALE" in alert and "no breach" not in alert
     d = read_decisions(lake, RID)
     hold = d.row(-1, named=True)
     assert hold["decision"] == "HOLD" and hold["reason"].startswith("live feed stalled: last conversation at ")
@@ -624,7 +628,8 @@ def test_sensor_records_a_hold_when_the_guardrail_watch_fails(live, monkeypatch)
     d = read_decisions(lake, RID)
     hold = d.row(-1, named=True)
     assert d["decision"].to_list() == ["ENTER", "HOLD"] and "KeyError" in hold["reason"]
-    assert "conversation content" not in hold["reason"] + str(hold["evidence_json"]) + res.skip_reason.skip_message
+    assert "conversation content" not in hold["reason"] + str(hold["evidence_json"]) + str(res.run_requests)
+    assert [r.tags["agent_release/decision_id"] for r in res.run_requests] == [hold["decision_id"]]
     assert json.loads(hold["inputs_json"])["hold_kind"] == "watch_error"
     assert backend.percentage(spec.rollout.flag_name) == 50
     rollout_guardrail_sensor(_sensor_ctx())  # the same failure again: no second row

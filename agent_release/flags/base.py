@@ -25,11 +25,17 @@ again (a no-op write), read it back, time it; no audit row (nothing changed).
 from __future__ import annotations
 
 import abc
+import contextlib
+import fcntl
 import json
+import re
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -120,6 +126,44 @@ def _check_percentage(p: float) -> float:
     return p
 
 
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_HELD = threading.local()
+
+
+@contextlib.contextmanager
+def flag_lock(lock_dir: Path | None, flag: str) -> Iterator[None]:
+    """One exclusive lock per flag, held across read → write → audit (→ decision): two writers can
+    never both see the old state and both change it. Inter-process (``fcntl`` on
+    ``<lock_dir>/flag-<flag>.lock``) when a lock directory is known, in-process otherwise;
+    re-entrant within a thread (a transaction may call the backend's own locked methods)."""
+    part = re.sub(r"[^A-Za-z0-9._-]", "_", flag).lstrip(".") or "_"
+    key = str(Path(lock_dir) / f"flag-{part}.lock") if lock_dir else f"memory:{flag}"
+    with _LOCKS_GUARD:
+        rl = _LOCKS.setdefault(key, threading.RLock())
+    with rl:
+        held: dict = getattr(_HELD, "held", None) or {}
+        _HELD.held = held
+        depth = held.get(key, (0, None))[0]
+        fh = held.get(key, (0, None))[1]
+        if depth == 0 and lock_dir:
+            Path(lock_dir).mkdir(parents=True, exist_ok=True)
+            fh = open(key, "a+")  # noqa: SIM115 - closed below when the outermost holder leaves
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        held[key] = (depth + 1, fh)
+        try:
+            yield
+        finally:
+            depth, fh = held[key]
+            if depth == 1:
+                del held[key]
+                if fh is not None:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                    fh.close()
+            else:
+                held[key] = (depth - 1, fh)
+
+
 class FlagBackend(abc.ABC):
     """Base class: subclasses implement :meth:`_read` and :meth:`_write` only."""
 
@@ -187,9 +231,16 @@ class FlagBackend(abc.ABC):
         return ProbeResult(flag, self.name, ok, time.perf_counter() - t0, again,
                            error="" if ok else f"read-back {again.describe()} differs from {before.describe()}")
 
-    # -------------------------------------------------------------- internals
-    def _change(self, flag: str, action: str, enabled: bool, percentage: float, *, reason: str, actor: str,
-                release_id: str | None, data_time: datetime | None, evidence: dict[str, Any] | None) -> FlagChange:
+    # -------------------------------------------------------------- transactions
+    def lock(self, flag: str):
+        """The flag's lock (see :func:`flag_lock`): in the audit log's lock directory when it has one."""
+        return flag_lock(getattr(self.audit, "lock_dir", None), flag)
+
+    def plan_change(self, flag: str, action: str, enabled: bool, percentage: float, *, reason: str, actor: str,
+                    release_id: str | None = None, data_time: datetime | None = None,
+                    evidence: dict[str, Any] | None = None) -> FlagChange:
+        """Read the current state and describe the change (``noop`` when nothing would change).
+        Call under :meth:`lock`; nothing is written."""
         if not reason or not reason.strip():
             raise ValueError("a flag change needs a reason")
         if not actor or not actor.strip():
@@ -206,10 +257,29 @@ class FlagBackend(abc.ABC):
         same = before.exists and before.enabled == enabled and float(before.percentage) == float(percentage)
         if same or (action == "kill" and before.effective_percentage == 0.0 and not before.enabled):
             return FlagChange(**{**change.__dict__, "noop": True})
-        after = self._write(flag, enabled=enabled, percentage=percentage, reason=reason, actor=actor)
-        if after.enabled != enabled or float(after.percentage) != float(percentage):
-            raise FlagError(f"flag {flag!r} on {self.name}: wrote {'on' if enabled else 'off'} {percentage:g}% but "
-                            f"read back {after.describe()}")
-        change = FlagChange(**{**change.__dict__, "backend_version": after.version})
-        self.audit.append(change)
         return change
+
+    def apply_change(self, change: FlagChange) -> FlagChange:
+        """Write the planned change through the backend and verify it stuck (``FlagError`` if not)."""
+        after = self._write(change.flag, enabled=change.to_enabled, percentage=change.to_percentage,
+                            reason=change.reason, actor=change.actor)
+        if after.enabled != change.to_enabled or float(after.percentage) != float(change.to_percentage):
+            raise FlagError(f"flag {change.flag!r} on {self.name}: wrote {'on' if change.to_enabled else 'off'} "
+                            f"{change.to_percentage:g}% but read back {after.describe()}")
+        return FlagChange(**{**change.__dict__, "backend_version": after.version})
+
+    def record_change(self, change: FlagChange) -> None:
+        """The audit row of an applied change (idempotent by ``change_id`` on the lake audit log)."""
+        self.audit.append(change)
+
+    # -------------------------------------------------------------- internals
+    def _change(self, flag: str, action: str, enabled: bool, percentage: float, *, reason: str, actor: str,
+                release_id: str | None, data_time: datetime | None, evidence: dict[str, Any] | None) -> FlagChange:
+        with self.lock(flag):
+            change = self.plan_change(flag, action, enabled, percentage, reason=reason, actor=actor,
+                                      release_id=release_id, data_time=data_time, evidence=evidence)
+            if change.noop:
+                return change
+            change = self.apply_change(change)
+            self.record_change(change)
+            return change

@@ -53,28 +53,36 @@ def rollback(spec, backend: FlagBackend, lake, *, reason: str, actor: str, evide
     nothing at all (the sensor's idempotence); otherwise a manual rollback of an already-off flag
     is still recorded as a decision (the person's intent), without a flag change.
     """
+    from agent_release.rollout import journal
+
     flag = flag_name(spec)
-    state = store.rollout_state(lake, spec.release_id, spec.spec_hash)
-    change = backend.kill(flag, reason=reason, actor=actor, release_id=spec.release_id, data_time=data_time,
-                          evidence=evidence)
+    mhash = manifest or manifest_hash(spec)
+
+    def decision_for(change) -> dict | None:
+        if change.noop and skip_if_off:
+            return None
+        state = store.rollout_state(lake, spec.release_id, spec.spec_hash)
+        return {
+            "decision_id": decision_id or uuid.uuid4().hex, "spec_hash": spec.spec_hash, "decision": store.ROLLBACK,
+            "step_index": state.step_index, "from_percentage": change.from_effective, "to_percentage": 0.0,
+            "flag": flag, "flag_backend": backend.name, "data_time": data_time, "actor": actor,
+            "reason": reason if not change.noop else f"{reason} (flag was already off)",
+            "reasons_json": [reason], "evidence_json": dict(evidence or {}, flag_change_id=None if change.noop
+                                                             else change.change_id),
+            "inputs_json": {"flag_before": {"enabled": change.from_enabled, "percentage": change.from_percentage},
+                            "rollout_status_before": state.status},
+            "config_hash": config_hash, "manifest_hash": mhash,
+        }
+
+    res = journal.change_flag(backend, lake, flag=flag, action="kill", percentage=0.0, reason=reason, actor=actor,
+                              release_id=spec.release_id, data_time=data_time, evidence=evidence,
+                              decision_for=decision_for)
+    change = res.change
     if change.noop and skip_if_off:
         return RollbackResult(spec.release_id, flag, False, 0.0, None, "flag already off: nothing to do")
-    row = {
-        "decision_id": decision_id or uuid.uuid4().hex, "spec_hash": spec.spec_hash, "decision": store.ROLLBACK,
-        "step_index": state.step_index, "from_percentage": change.from_effective, "to_percentage": 0.0,
-        "flag": flag, "flag_backend": backend.name, "data_time": data_time, "actor": actor,
-        "reason": reason if not change.noop else f"{reason} (flag was already off)",
-        "reasons_json": [reason], "evidence_json": dict(evidence or {}, flag_change_id=None if change.noop
-                                                         else change.change_id),
-        "inputs_json": {"flag_before": {"enabled": change.from_enabled, "percentage": change.from_percentage},
-                        "rollout_status_before": state.status},
-        "config_hash": config_hash, "manifest_hash": manifest or manifest_hash(spec),
-    }
-    added = store.append_decisions(lake, spec.release_id, [row])
     msg = (f"{spec.release_id}: flag {flag} pulled from {change.from_effective:g}% to 0% by {actor}"
            if not change.noop else f"{spec.release_id}: flag {flag} was already off; rollback recorded")
-    return RollbackResult(spec.release_id, flag, not change.noop, change.from_effective,
-                          added[0] if added else None, msg)
+    return RollbackResult(spec.release_id, flag, not change.noop, change.from_effective, res.decision, msg)
 
 
 # --------------------------------------------------------------------------- model pinning

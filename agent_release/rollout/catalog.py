@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent_release.catalog import TableDoc
 from agent_release.flags.audit import AUDIT_COLUMN_DOCS
+from agent_release.rollout.specs import SNAPSHOT_COLUMN_DOCS
 from agent_release.rollout.store import DECISION_COLUMN_DOCS, READINESS_COLUMN_DOCS
 
 ROLLOUT_TABLES: dict[str, TableDoc] = {
@@ -47,6 +48,10 @@ ROLLOUT_TABLES: dict[str, TableDoc] = {
          "error_rate_cap": "The spec's absolute error_rate_max (a candidate lower bound above it always breaches).",
          "cost_ratio_lower_bound": "One-sided 97.5% lower bound of the cost-per-resolution ratio (delta method).",
          "verdict": "breach | no breach | not evaluated (too few conversations: never read as no breach)."}),
+    "rollout.spec_snapshots": TableDoc(
+        "Every valid release spec seen, by hash (the last known good spec): a live rollout keeps being watched "
+        "under the spec its step was entered with when its file becomes invalid or its criteria change.",
+        SNAPSHOT_COLUMN_DOCS),
     "rollout.live_conversations": TableDoc(
         "Live traffic of each rollout step (embedded simulation: already in the masked shape), "
         "conversation-log contract plus release_id, step_index, flag_percentage.",

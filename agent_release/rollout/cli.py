@@ -67,10 +67,12 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     from agent_release.warehouse import Lake
 
     instance = _instance()
-    releases = args.release or register_releases(instance)
+    errors: list[str] = []
+    releases = args.release or register_releases(instance, errors)
     lake = Lake.default()
-    ok = True
-    lines = []
+    ok = not errors
+    lines = [f"invalid spec, skipped (a live rollout of it stays watched under its last valid spec): {e}"
+             for e in errors]
     for rid in releases:
         st = gate_status(lake, rid)
         status = st[-1]
@@ -78,9 +80,13 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             why = f" (inputs changed: {', '.join(st.changed) or 'unknown'})" if status == "STALE" else ""
             lines.append(f"{rid}: gate {status}{why} → no rollout")
             continue
-        res = _execute("rollout_release", instance, partition_key=rid)
-        ok = ok and res.success
-        lines.append(_status_text(rid))
+        try:
+            res = _execute("rollout_release", instance, partition_key=rid)
+            ok = ok and res.success
+            lines.append(_status_text(rid))
+        except Exception as exc:  # noqa: BLE001 - one release's failure never stops the others
+            ok = False
+            lines.append(f"{rid}: rollout failed: {type(exc).__name__}: {str(exc)[:300]}")
     print("\nRollouts:")
     for line in lines:
         print("  " + line.replace("\n", "\n  "))
@@ -91,18 +97,22 @@ def _status_text(rid: str) -> str:
     import polars as pl
 
     from agent_release.flags import backend_for, flag_name
-    from agent_release.release_spec import load_release
     from agent_release.rollout.controller import PlayResult
     from agent_release.rollout.store import read_decisions, rollout_state
     from agent_release.warehouse import Lake
 
+    from agent_release.rollout.specs import resolve
+
     lake = Lake.default()
-    spec = load_release(rid)
+    w = resolve(lake, rid)
+    if w.spec is None:
+        return w.message
+    spec = w.spec
     st = rollout_state(lake, rid, spec.spec_hash)
     flag = backend_for(spec).get(flag_name(spec))
     d = read_decisions(lake, rid).filter(pl.col("spec_hash") == spec.spec_hash)
     pr = PlayResult(rid, st.status, flag.effective_percentage, d)
-    head = f"{rid}: rollout {st.status}; flag {flag.describe()}"
+    head = f"{rid}: rollout {st.status}; flag {flag.describe()}" + (f"\n  SPEC: {w.message}" if w.problem else "")
     if d.height:
         inputs = json.loads(d.row(0, named=True)["inputs_json"] or "{}")
         if inputs.get("canary_decision"):

@@ -45,7 +45,7 @@ from typing import Any
 import polars as pl
 
 from agent_release.flags import FlagBackend, flag_name
-from agent_release.rollout import actions, guardrails, readiness, store
+from agent_release.rollout import actions, guardrails, journal, readiness, specs, store
 from agent_release.rollout import traffic as tr
 from agent_release.rollout.plan import plan_steps
 from agent_release.rollout.thresholds import (
@@ -189,6 +189,18 @@ class RolloutController:
     def _record(self, rows: list[dict]) -> list[dict]:
         return store.append_decisions(self.lake, self.spec.release_id, rows)
 
+    def _enter(self, row: dict, percentage: float, t: datetime | None, *, reason: str | None = None,
+               evidence: dict | None = None) -> list[dict]:
+        """ENTER a step: set the flag and record the decision as one journaled transaction
+        (rollout/journal.py) — a crash between the flag write and the rows is repaired on the next tick."""
+        def decision_for(change) -> dict:
+            return dict(row, from_percentage=change.from_effective)
+
+        res = journal.change_flag(self.backend, self.lake, flag=self.flag, action="set", percentage=percentage,
+                                  reason=reason or row["reason"], actor=self.actor, release_id=self.spec.release_id,
+                                  data_time=t, evidence=evidence, decision_for=decision_for)
+        return [res.decision] if res.decision else []
+
     def _readiness(self, probe, purpose: str, t: datetime) -> readiness.ReadinessResult:
         res = readiness.check(self.spec, self.backend, self.flag, baseline_probe=probe, purpose=purpose, data_time=t)
         store.append_readiness(self.lake, self.spec.release_id,
@@ -201,6 +213,8 @@ class RolloutController:
 
         t0 = time.perf_counter()
         added: list[dict] = []
+        journal.recover(self.backend, self.lake, self.flag, actor=self.actor)
+        specs.remember(self.lake, self.spec)
         state = store.rollout_state(self.lake, self.spec.release_id, self.spec.spec_hash)
         if state.terminal:
             return self._result(added, t0, f"rollout already {state.status} (recorded); nothing to do")
@@ -215,9 +229,7 @@ class RolloutController:
             row = self._row(store.ENTER, 0, self.backend.percentage(self.flag), p0, t,
                             [f"rollout starts at the canary share ({p0:g}%): flag set to the share the canary ran at"],
                             thresholds=thr)
-            added += self._record([row])
-            self.backend.set_percentage(self.flag, p0, reason=row["reason"], actor=self.actor,
-                                        release_id=self.spec.release_id, data_time=t)
+            added += self._enter(row, p0, t)
         with (readiness.BaselineProbe(self.spec, url=self.baseline_url) if self._probe is None
               else _Given(self._probe)) as probe:
             while True:
@@ -300,9 +312,10 @@ class RolloutController:
                                    config_hash=self.chash, manifest=self.manifest_hash)
             return ([res.decision] if res.decision else []), True
         if fs.effective_percentage != step.percentage:
-            self.backend.set_percentage(self.flag, step.percentage, actor=self.actor, release_id=spec.release_id,
-                                        data_time=t0, reason=f"re-applying recorded step {step.index} "
-                                        f"({step.percentage:g}%): flag was at {fs.effective_percentage:g}%")
+            journal.change_flag(self.backend, self.lake, flag=self.flag, action="set", percentage=step.percentage,
+                                actor=self.actor, release_id=spec.release_id, data_time=t0,
+                                reason=f"re-applying recorded step {step.index} ({step.percentage:g}%): flag was at "
+                                       f"{fs.effective_percentage:g}%")
         pct = self.backend.percentage(self.flag)
 
         frame, truth = tr.simulate_step(spec, percentage=pct, start=t0, hours=self.hours, scenario=cfg.scenario,
@@ -415,11 +428,9 @@ class RolloutController:
                   f"alerts {new_thr.describe()}")
         row = self._row(store.ENTER, nxt.index, pct, nxt.percentage, t1, [reason] + an.reasons[1:],
                         thresholds=new_thr, readiness_ok=True, readiness_json=ready.to_dict(), **common)
-        added = self._record([row])
-        self.backend.set_percentage(self.flag, nxt.percentage, reason=reason[:500], actor=self.actor,
-                                    release_id=spec.release_id, data_time=t1,
-                                    evidence={"decision_id": row["decision_id"], "metrics_passed":
-                                              stats["metrics_passed"], "volume_at_stake": vol.to_dict()})
+        added = self._enter(row, nxt.percentage, t1, reason=reason[:500],
+                            evidence={"decision_id": row["decision_id"], "metrics_passed": stats["metrics_passed"],
+                                      "volume_at_stake": vol.to_dict()})
         return added, False
 
     def _evidence_gap(self, frame: pl.DataFrame, t1: datetime, unjudged: list[str]) -> str | None:

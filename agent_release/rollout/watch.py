@@ -42,7 +42,7 @@ from agent_release.rollout.thresholds import AlertThresholds, scaled_thresholds,
 @dataclass
 class TickResult:
     release_id: str
-    action: str  # none | not_evaluated | stale | skip | rollback | freeze | readiness_failed | readiness_ok
+    action: str  # none | not_evaluated | stale | skip | repaired | rollback | freeze | readiness_failed | readiness_ok
     message: str
     details: dict = field(default_factory=dict)
 
@@ -137,11 +137,17 @@ def guardrail_tick(spec, backend: FlagBackend, lake, *, actor: str, window_hours
                    max_feed_lag_minutes: float | None = None) -> TickResult:
     """``now``: the staleness clock (``None`` = the wall clock for a real source; the simulation's
     feed is not judged, see the module doc)."""
+    from agent_release.rollout import journal
+
     rid = spec.release_id
     flag = flag_name(spec)
+    repaired = journal.recover(backend, lake, flag, actor=actor)  # a crashed flag change is finished first
     pct = backend.percentage(flag)
     if pct <= 0:
-        return TickResult(rid, "skip", f"{rid}: flag {flag} is off; nothing to watch")
+        return TickResult(rid, "repaired" if repaired else "skip",
+                          f"{rid}: flag {flag} is off; nothing to watch"
+                          + (f" (journal: {', '.join(r['outcome'] for r in repaired)})" if repaired else ""),
+                          {"repaired": repaired})
     max_lag = feed_max_lag_minutes() if max_feed_lag_minutes is None else float(max_feed_lag_minutes)
     if now is None and source != "synthetic":
         now = datetime.now(UTC)

@@ -35,13 +35,20 @@ def release_specs_sensor(context: dg.SensorEvaluationContext):
     return dg.SensorResult(dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(RELEASES, new)])
 
 
-def register_releases(instance: dg.DagsterInstance) -> list[str]:
-    """Register every valid release spec as a partition (used by `agent-release run`/tests)."""
+def register_releases(instance: dg.DagsterInstance, errors: list[str] | None = None) -> list[str]:
+    """Register every valid release spec as a partition (used by `agent-release run`/tests) and
+    return their ids. An invalid spec is left out — it never stops the others — and its error
+    (file:line:column: field: message) is appended to ``errors``."""
     from agent_release import release_spec as rs
 
     ids = []
     for rid in rs.list_releases():
-        rs.load_release(rid)  # raises SpecError naming the field
+        try:
+            rs.load_release(rid)
+        except (rs.SpecError, FileNotFoundError) as exc:
+            if errors is not None:
+                errors.append(str(exc))
+            continue
         ids.append(rid)
     known = set(instance.get_dynamic_partitions(RELEASES))
     missing = [r for r in ids if r not in known]

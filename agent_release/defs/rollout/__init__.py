@@ -243,21 +243,26 @@ def _html_escape(s: str) -> str:
 
 
 @dg.asset_check(asset=rollout_decisions,
-                description="The rollout is not rolled back, frozen or held (WARN: the decisions say why).")
+                description="The rollout is not rolled back, frozen or held and its spec file is valid and unchanged "
+                            "under a live rollout (WARN: the decisions say why).")
 def rollout_healthy(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    from agent_release.release_spec import load_release
+    from agent_release.rollout.specs import resolve
     from agent_release.rollout.store import rollout_state
 
     lake = warehouse.lake()
     rid = context.run.tags.get("dagster/partition")
     rows = []
     for r in ([rid] if rid else context.instance.get_dynamic_partitions(RELEASES)):
-        try:
-            st = rollout_state(lake, r, load_release(r).spec_hash)
-        except Exception:  # noqa: BLE001 - spec removed / invalid: not this check's business
+        w = resolve(lake, r)
+        if w.spec is None:
+            rows.append((r, "SPEC INVALID", "?", w.message[:200]))
             continue
-        rows.append((r, st.status, f"{st.percentage:g}%", _latest_watch_verdict(lake, r, st.step_index)))
-    bad = [r for r in rows if r[1] in ("ROLLED_BACK", "FROZEN", "HELD") or r[3] == "not evaluated"]
+        st = rollout_state(lake, r, w.spec.spec_hash)
+        verdict = _latest_watch_verdict(lake, r, st.step_index)
+        rows.append((r, st.status if not w.problem else f"{st.status} ({w.problem})", f"{st.percentage:g}%",
+                     verdict if not w.problem else f"{verdict}; {w.message[:200]}"))
+    bad = [r for r in rows if r[1].split(" ")[0] in ("ROLLED_BACK", "FROZEN", "HELD", "SPEC")
+           or "(" in r[1] or r[3] == "not evaluated"]
     return dg.AssetCheckResult(passed=bool(rows) and not bad, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"rollouts": dg.MetadataValue.md(
                                    md_rows(["release", "status", "flag", "latest watch window"], rows))})
@@ -323,16 +328,24 @@ def manual_rollback_job():
 # --------------------------------------------------------------------------- sensors
 
 
-def _releases(context) -> list:
-    from agent_release.release_spec import SpecError, load_release
+def _watched(context, lake) -> list:
+    """Every registered release with the spec its watches use (rollout/specs.py: the last known
+    good spec when the file is broken, the live rollout's when its criteria changed). Never raises:
+    one bad spec affects no other release."""
+    from agent_release.rollout.specs import resolve
 
     out = []
     for rid in context.instance.get_dynamic_partitions(RELEASES):
         try:
-            out.append(load_release(rid))
-        except (SpecError, FileNotFoundError) as exc:
-            context.log.warning(f"{rid}: {exc}")
+            out.append(resolve(lake, rid))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable snapshot: say so, go on with the others
+            context.log.error(f"{rid}: could not resolve the spec to watch under ({type(exc).__name__})")
     return out
+
+
+def _releases(context, lake) -> list:
+    """The specs to watch (see :func:`_watched`); releases with no spec known at all are skipped."""
+    return [w.spec for w in _watched(context, lake) if w.spec is not None]
 
 
 def _observation(rid: str, **meta) -> dg.AssetObservation:
@@ -367,8 +380,56 @@ def _watch_hold(spec, backend, lake, actor: str, kind: str, reason: str, key: st
                         evidence=evidence, data_time=datetime.now(UTC), thresholds=thr.to_dict() if thr else None)
 
 
+class GuardrailActionConfig(dg.Config):
+    decision_id: str
+
+
+@dg.op(description="Confirm what a sensor did (it already acted: the flag is pulled / the rollout held): finish "
+                   "any crashed flag transaction, check a ROLLBACK left the flag off (pull it again if not), "
+                   "refresh the warehouse and show the decision row.")
+def confirm_guardrail_action(context: dg.OpExecutionContext, config: GuardrailActionConfig,
+                             warehouse: WarehouseResource, flag_backend: FlagBackendResource) -> None:
+    from agent_release.rollout import actions, journal, store
+    from agent_release.rollout.specs import resolve
+
+    lake = warehouse.lake()
+    rid = context.partition_key
+    rows = store.read_decisions(lake, rid).filter(pl.col("decision_id") == config.decision_id)
+    if rows.height == 0:
+        raise dg.Failure(description=f"{rid}: decision {config.decision_id} is not in rollout.decisions")
+    row = rows.row(0, named=True)
+    w = resolve(lake, rid)
+    if w.spec is None:
+        raise dg.Failure(description=f"{rid}: no valid spec known to confirm the action under — {w.message}")
+    backend = flag_backend.for_spec(w.spec, warehouse)
+    actor = f"dagster:{context.run.run_id[:8]} (guardrail_action)"
+    repaired = journal.recover(backend, lake, row["flag"], actor=actor)
+    state = backend.get(row["flag"])
+    if row["decision"] == store.ROLLBACK and state.effective_percentage > 0:
+        res = actions.rollback(w.spec, backend, lake, actor=actor, skip_if_off=True,
+                               reason=f"confirming {row['decision_id']}: flag found on after the sensor's rollback")
+        context.log.error(res.message)
+        state = backend.get(row["flag"])
+    warehouse.publish()
+    context.log.info(f"{rid}: {row['decision']} by {row['actor']}: {row['reason']}")
+    context.log_event(dg.AssetObservation(
+        asset_key=dg.AssetKey(["rollout", "decisions"]), partition=rid,
+        metadata={"decision": row["decision"], "decision_id": row["decision_id"], "actor": row["actor"],
+                  "reason": str(row["reason"])[:2000], "flag_now": state.describe(),
+                  "journal_repaired": dg.MetadataValue.json(repaired)}))
+
+
+@dg.job(name="guardrail_action", partitions_def=releases_partitions, tags={"kind": "guardrail"},
+        description=("One run per action of the guardrail sensor (auto-rollback, HOLD on a stalled feed, an unjudged "
+                     "watch or a broken spec), launched by the sensor itself: the tick that acted is a SUCCESS with "
+                     "its run, and the run confirms and shows the decision."))
+def guardrail_action_job():
+    confirm_guardrail_action()
+
+
 @dg.sensor(
     name="rollout_guardrail_sensor", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[guardrail_action_job],
     description=("Automatic rollback: on every tick, for every release whose flag is on, evaluates the "
                  "guardrails (error-rate breach, cost overrun, safety incident) on the last 6 h of live "
                  "traffic against the thresholds in force at the current step (recorded when the step was "
@@ -391,7 +452,14 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
         streaks: dict = json.loads(context.cursor or "{}").get("not_evaluated", {})
     except (ValueError, AttributeError):
         streaks = {}
-    for spec in _releases(context):
+    runs: list[dg.RunRequest] = []
+    for w in _watched(context, lake):
+        if w.problem:
+            _spec_alert(context, w, flag_backend, warehouse, lake, actor, events, runs)
+        if w.spec is None:
+            msgs.append(w.message)
+            continue
+        spec = w.spec
         rid = spec.release_id
         backend = None
         try:
@@ -409,6 +477,7 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
                                       "held (no further step; the flag stays)", err, {"error_type": err})
             except Exception as exc2:  # noqa: BLE001
                 context.log.error(f"{rid}: could not record the HOLD: {type(exc2).__name__}")
+            _act(runs, rid, row)
             events.append(_observation(rid, guardrail_watch_error=err, hold_recorded=row is not None))
             msgs.append(f"{rid}: guardrail watch failed ({err})")
             streaks.pop(rid, None)
@@ -433,14 +502,20 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
                               "not 'no breach'; the rollout is held (no further step; the flag stays): "
                               + tick.message[:1500], "streak", tick.details.get("evidence"))
             context.log.error(tick.message)
+            _act(runs, rid, row)
             events.append(_observation(rid, not_evaluated_alert=tick.message[:2000], hold_recorded=row is not None,
                                        consecutive_ticks=n_ticks))
             continue
         if tick.action == "rollback":
+            _act(runs, rid, tick.details.get("decision"))
             context.log.warning(tick.message)
             events.append(_observation(spec.release_id, auto_rollback=tick.message[:2000],
                                        evidence=tick.details.get("evidence", {})))
+        elif tick.action == "repaired":
+            context.log.warning(tick.message)
+            events.append(_observation(spec.release_id, journal_repaired=tick.message[:2000]))
         elif tick.action == "stale":
+            _act(runs, rid, tick.details.get("decision"))
             context.log.error(tick.message)
             events.append(_observation(spec.release_id, staleness_alert=tick.message[:2000],
                                        hold_recorded=bool(tick.details.get("hold_recorded")),
@@ -449,8 +524,48 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
             context.log.warning(tick.message)
     if events:
         warehouse.publish()
+    cursor = json.dumps({"not_evaluated": streaks}, sort_keys=True)
+    if runs:  # the tick acted: one guardrail_action run per decision (the tick is a SUCCESS, not SKIPPED)
+        return dg.SensorResult(run_requests=runs, asset_events=events, cursor=cursor)
     return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events,
-                           cursor=json.dumps({"not_evaluated": streaks}, sort_keys=True))
+                           cursor=cursor)
+
+
+def _act(runs: list, rid: str, row: dict | None) -> None:
+    """A decision row the sensor wrote → a ``guardrail_action`` run (run key = decision id, so a
+    decision gets one run however many ticks see it)."""
+    if not row or not row.get("decision_id"):
+        return
+    runs.append(dg.RunRequest(
+        run_key=f"{rid}:{row['decision_id']}", partition_key=rid, job_name="guardrail_action",
+        run_config={"ops": {"confirm_guardrail_action": {"config": {"decision_id": row["decision_id"]}}}},
+        tags={"agent_release/release": rid, "agent_release/decision": str(row.get("decision")),
+              "agent_release/decision_id": row["decision_id"]}))
+
+
+def _spec_alert(context, w, flag_backend, warehouse, lake, actor: str, events: list, runs: list) -> None:
+    """A live release whose spec file is invalid or whose criteria changed: an error in the log, an
+    observation naming file, line, column and field, and a HOLD row (once per episode) while its
+    rollout is live — it stays watched under the spec in force (w.spec)."""
+    rid = w.release_id
+    context.log.error(w.message)
+    row = None
+    if w.spec is not None and w.problem in ("spec_invalid", "criteria_changed"):
+        try:
+            row = _watch_hold(w.spec, flag_backend.for_spec(w.spec, warehouse), lake, actor, w.problem,
+                              f"{w.message} — the rollout is held (no further step; the flag and the auto-rollback "
+                              "watch stay)", w.problem_key,
+                              {"spec_error": w.error.to_dict() if w.error else None, "live_spec_hash": w.live_hash,
+                               "file_spec_hash": w.file_spec.spec_hash if w.file_spec else None})
+        except Exception as exc:  # noqa: BLE001
+            context.log.error(f"{rid}: could not record the HOLD: {type(exc).__name__}")
+    _act(runs, rid, row)
+    meta = {"spec_alert": w.message[:2000], "spec_problem": w.problem, "hold_recorded": row is not None,
+            "watched_under_spec": w.spec.spec_hash if w.spec else "none"}
+    if w.error is not None:
+        meta.update(spec_file=str(w.error.file), spec_line=w.error.line or 0, spec_column=w.error.column or 0,
+                    spec_field=w.error.field)
+    events.append(_observation(rid, **meta))
 
 
 @dg.sensor(
@@ -467,7 +582,7 @@ def model_version_pin_sensor(context: dg.SensorEvaluationContext, warehouse: War
     lake = warehouse.lake()
     actor = "sensor:model_version_pin_sensor"
     events, msgs, new = [], [], []
-    for spec in _releases(context):
+    for spec in _releases(context, lake):
         try:
             tick = model_pin_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor,
                                   source=_live_source())
@@ -503,7 +618,7 @@ def rollback_readiness_sensor(context: dg.SensorEvaluationContext, warehouse: Wa
     lake = warehouse.lake()
     actor = "sensor:rollback_readiness_sensor"
     msgs = []
-    for spec in _releases(context):
+    for spec in _releases(context, lake):
         try:
             tick = readiness_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor)
         except Exception as exc:  # noqa: BLE001
@@ -518,7 +633,7 @@ def rollback_readiness_sensor(context: dg.SensorEvaluationContext, warehouse: Wa
 defs = dg.Definitions(
     assets=[rollout_plan, rollout_decisions],
     asset_checks=[rollout_healthy],
-    jobs=[rollout_job, manual_rollback_job],
+    jobs=[rollout_job, manual_rollback_job, guardrail_action_job],
     sensors=[rollout_guardrail_sensor, model_version_pin_sensor, rollback_readiness_sensor],
     resources={"rollout_simulation": RolloutSimulationResource(), "flag_backend": FlagBackendResource()},
 )
