@@ -21,15 +21,34 @@ would block a pipeline that writes into it (and vice versa). So tables are never
   views, so SQL written by analysts and by the pipeline is interchangeable.
 
 The restricted raw zone (``data/lake/_raw``: raw intake with PII, generator ground truth) is
-never exposed as a view in the analyst file.
+never exposed as a view in the analyst file. Neither is the staging area (``data/lake/_staging``):
+a partition that must pass checks before anyone may read it is *staged* there
+(:meth:`Lake.stage`), checked, and only then *published* (:meth:`Lake.publish_staged`: one atomic
+rename into the table's folder, which the views' globs pick up at once). A staged partition whose
+checks failed stays in staging, unpublished: treat the staging area as restricted like ``_raw``.
+
+Crash safety. Every file is written under a temporary name ``.<partition>.parquet.<host>.<pid>.
+<random>.tmp`` and renamed into place, so a writer killed at any point leaves the previous file
+intact and readers (``*.parquet`` globs) never see the temporary one. The next write to the same
+folder removes temporary files left by dead writers (:func:`sweep_stale_tmp`): those of this host
+whose pid is gone, and any other (another host's, or an unparseable name) older than
+:data:`STALE_TMP_AGE_S`; a live writer's temporary file is never touched.
+
+Fault injection (tests, drills): ``AGENT_RELEASE_FAULT_POINT=<name>`` makes the process SIGKILL
+itself when it reaches the named boundary (:func:`fault_point`; names in :data:`FAULT_POINTS`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import logging
 import os
+import re
+import signal
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,8 +65,111 @@ from agent_release.config import Paths, paths
 log = logging.getLogger(__name__)
 
 RAW_SCHEMA = "_raw"
+STAGING = "_staging"  # lake folder of staged (checked-before-published) partitions; never exposed
 STORAGE_COMPAT = "v1.0.0"
 WHOLE = "all"  # partition name for unpartitioned tables
+
+#: A temporary file older than this, whose writer cannot be checked from here (another host, or a
+#: name without a pid), is taken as abandoned. Writing one partition file takes seconds.
+STALE_TMP_AGE_S = 3600.0
+
+# ------------------------------------------------------------------------------ fault injection
+FAULT_ENV = "AGENT_RELEASE_FAULT_POINT"
+#: Boundaries a test or drill can stop a writer at (SIGKILL, no cleanup, like ``kill -9``):
+#:   lake.write.before_rename     tmp file written and fsynced, not yet renamed into place
+#:   lake.publish.before_rename   staged partition about to be renamed into the published table
+FAULT_POINTS = ("lake.write.before_rename", "lake.publish.before_rename",
+                # flag transactions (agent_release/rollout/journal.py, via agent_release/faultpoints.py)
+                "flag_txn:after_intent", "flag_txn:after_flag_write", "flag_txn:after_audit",
+                "flag_txn:after_decision")
+
+
+@functools.cache
+def _fault_setting() -> str:
+    """The one read of AGENT_RELEASE_FAULT_POINT (once per process)."""
+    value = os.environ.get(FAULT_ENV, "").strip()
+    if value and value not in FAULT_POINTS:
+        raise ValueError(f"{FAULT_ENV} must be one of {', '.join(FAULT_POINTS)} (got {value!r})")
+    return value
+
+
+def fault_point(name: str) -> None:
+    """SIGKILL this process here when AGENT_RELEASE_FAULT_POINT names this boundary."""
+    if _fault_setting() == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ------------------------------------------------------------------------------ temporary files
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
+_TMP = re.compile(r"^\.(?P<target>.+\.parquet)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
+
+
+def _tmp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host and is not a zombie (killed, not yet reaped)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, another user's
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs (not Linux): existence is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def sweep_stale_tmp(folder: Path, *, now: float | None = None) -> list[Path]:
+    """Remove temporary files in ``folder`` left by dead writers; return what was removed.
+
+    A temporary file of this host is removed when its writer's pid is gone; any other (another
+    host's writer, or a name this module did not make) when it is older than
+    :data:`STALE_TMP_AGE_S`. A live writer's file is never removed."""
+    removed: list[Path] = []
+    now = time.time() if now is None else now
+    for f in folder.glob(".*.tmp"):
+        m = _TMP.match(f.name)
+        try:
+            if m and m["host"] == _HOST:
+                stale = not pid_alive(int(m["pid"]))
+            else:
+                stale = now - f.stat().st_mtime > STALE_TMP_AGE_S
+            if stale:
+                f.unlink()
+                removed.append(f)
+        except FileNotFoundError:
+            continue  # renamed or removed meanwhile
+    if removed:
+        log.info("removed %d temporary file(s) of dead writers in %s", len(removed), folder)
+    return removed
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (identifies one written partition file)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _split(table: str) -> tuple[str, str]:
@@ -175,6 +297,11 @@ class Lake:
         schema, name = _split(table)
         return self.root / schema / name
 
+    def staged_dir(self, table: str) -> Path:
+        """Where staged (not yet published) partitions of ``table`` wait: never read by views."""
+        schema, name = _split(table)
+        return self.root / STAGING / schema / name
+
     def write(
         self,
         table: str,
@@ -188,18 +315,63 @@ class Lake:
         ``replace_all`` removes every other partition file too (for whole-table rewrites).
         """
         d = self.table_dir(table)
-        d.mkdir(parents=True, exist_ok=True)
-        target = d / f"{_safe_partition(partition)}.parquet"
-        tmp = d / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        arrow = data.to_arrow() if isinstance(data, pl.DataFrame) else data
-        pq.write_table(arrow, tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        target = self._write_file(d, data, partition)
         if replace_all:
             for other in d.glob("*.parquet"):
                 if other != target:
                     other.unlink(missing_ok=True)
+        return target
+
+    def stage(self, table: str, data: pl.DataFrame | pa.Table, partition: str) -> Path:
+        """Write one partition of ``table`` to the staging area (atomically, like :meth:`write`).
+
+        Nothing that reads ``table`` — the analyst views, :meth:`read`, :meth:`connect` — sees it
+        until :meth:`publish_staged` moves it into place."""
+        return self._write_file(self.staged_dir(table), data, partition)
+
+    def _write_file(self, d: Path, data: pl.DataFrame | pa.Table, partition: str) -> Path:
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / f"{_safe_partition(partition)}.parquet"
+        sweep_stale_tmp(d)
+        tmp = _tmp_name(target)
+        arrow = data.to_arrow() if isinstance(data, pl.DataFrame) else data
+        try:
+            pq.write_table(arrow, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            fault_point("lake.write.before_rename")
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(d)
+        return target
+
+    def staged_path(self, table: str, partition: str) -> Path:
+        return self.staged_dir(table) / f"{_safe_partition(partition)}.parquet"
+
+    def read_staged(self, table: str, partition: str) -> pl.DataFrame:
+        path = self.staged_path(table, partition)
+        if not path.exists():
+            raise FileNotFoundError(f"{table} has no staged partition {partition!r}")
+        return pl.read_parquet(path)
+
+    def staged_partitions(self, table: str) -> list[str]:
+        d = self.staged_dir(table)
+        return sorted(p.stem for p in d.glob("*.parquet")) if d.is_dir() else []
+
+    def publish_staged(self, table: str, partition: str) -> Path:
+        """Publish a staged partition: one atomic rename into the table's folder (the views and
+        readers then see the new file, never half of it); replaces the published partition."""
+        src = self.staged_path(table, partition)
+        if not src.exists():
+            raise FileNotFoundError(f"{table} has no staged partition {partition!r}")
+        d = self.table_dir(table)
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / src.name
+        fault_point("lake.publish.before_rename")
+        os.replace(src, target)  # same file system (both under the lake root): atomic
+        _fsync_dir(d)
         return target
 
     @contextlib.contextmanager
@@ -245,7 +417,7 @@ class Lake:
         out = []
         if not self.root.is_dir():
             return out
-        for schema_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        for schema_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != STAGING):
             for tdir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
                 if any(tdir.glob("*.parquet")):
                     out.append(f"{schema_dir.name}.{tdir.name}")

@@ -1,0 +1,154 @@
+"""Operations under faults: writers killed with SIGKILL (``AGENT_RELEASE_FAULT_POINT``), temporary
+files of dead writers, step processes outliving their run, the shipped instance config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from agent_release import warehouse
+from agent_release.warehouse import Lake, refresh_warehouse
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = "demo.events"
+
+
+def _tmp(d: Path, partition: str, host: str, pid: int | str, age_s: float = 0.0) -> Path:
+    f = d / f".{partition}.parquet.{host}.{pid}.{'ab' * 16}.tmp"
+    f.write_bytes(b"PAR1 torn")
+    if age_s:
+        t = time.time() - age_s
+        os.utime(f, (t, t))
+    return f
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_a_stale_tmp_of_a_dead_pid_is_removed_on_the_next_write_while_a_live_pids_is_kept(home):
+    lake = Lake.default()
+    lake.write(TABLE, pl.DataFrame({"k": [1]}), partition="2026-11-02")
+    d = lake.table_dir(TABLE)
+    host = warehouse._HOST
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = _tmp(d, "2026-11-02", host, _dead_pid())
+        dead_old = _tmp(d, "2026-11-03", host, _dead_pid(), age_s=10 * 86400)
+        live_tmp = _tmp(d, "2026-11-02", host, live.pid, age_s=10 * 86400)  # old, but its writer lives
+        mine = _tmp(d, "2026-11-04", host, os.getpid())
+        other_host_recent = _tmp(d, "2026-11-02", "other-host", 12345)
+        other_host_old = _tmp(d, "2026-11-02", "other-host", 12346, age_s=warehouse.STALE_TMP_AGE_S + 60)
+        legacy_recent = d / ".2026-11-02.parquet.0123abcd.tmp"  # the name format before pids
+        legacy_recent.write_bytes(b"x")
+        legacy_old = d / ".2026-11-05.parquet.4567cdef.tmp"
+        legacy_old.write_bytes(b"x")
+        os.utime(legacy_old, (time.time() - 2 * warehouse.STALE_TMP_AGE_S,) * 2)
+        # readers never pick up temporary files
+        assert lake.partitions(TABLE) == ["2026-11-02"]
+        assert lake.read(TABLE)["k"].to_list() == [1]
+        with lake.connect() as con:
+            assert con.execute(f"select count(*) from {TABLE}").fetchone()[0] == 1
+        lake.write(TABLE, pl.DataFrame({"k": [2]}), partition="2026-11-06")  # the next write sweeps
+        gone = {dead, dead_old, other_host_old, legacy_old}
+        kept = {live_tmp, mine, other_host_recent, legacy_recent}
+        assert not any(f.exists() for f in gone)
+        assert all(f.exists() for f in kept)
+        assert sorted(lake.read(TABLE)["k"].to_list()) == [1, 2]
+    finally:
+        live.kill()
+        live.wait()
+    # once the writer is dead (and reaped), its file goes with the next write
+    lake.write(TABLE, pl.DataFrame({"k": [3]}), partition="2026-11-06")
+    assert not live_tmp.exists()
+
+
+def test_a_zombie_writer_counts_as_dead():
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while warehouse.pid_alive(p.pid) and time.monotonic() < deadline:  # exited, not reaped: a zombie
+        time.sleep(0.02)
+    assert not warehouse.pid_alive(p.pid)
+    assert p.poll() == 0  # reaped only now
+    assert warehouse.pid_alive(os.getpid())
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import polars as pl
+    from pathlib import Path
+    from agent_release.warehouse import Lake
+    lake = Lake(Path(sys.argv[1]))
+    if sys.argv[2] == "write":
+        lake.write("demo.events", pl.DataFrame({"k": [20, 21, 22]}), partition="2026-11-02")
+    else:
+        lake.publish_staged("demo.events", "2026-11-02")
+    print("not killed", flush=True)
+    """
+)
+
+
+def _killed_at(point: str, lake: Lake, action: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, warehouse.FAULT_ENV: point}
+    return subprocess.run([sys.executable, "-c", WRITER, str(lake.root), action], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_writer_sigkilled_between_tmp_write_and_rename_leaves_readers_the_old_data_and_the_next_write_cleans_up(home):
+    lake = Lake.default()
+    lake.write(TABLE, pl.DataFrame({"k": [10, 11]}), partition="2026-11-02")
+    refresh_warehouse()
+    res = _killed_at("lake.write.before_rename", lake, "write")
+    assert res.returncode == -9, res.stderr[-2000:]  # really SIGKILLed, at the boundary
+    assert "not killed" not in res.stdout
+    d = lake.table_dir(TABLE)
+    torn = list(d.glob(".*.tmp"))
+    assert len(torn) == 1 and f".{warehouse._HOST}." in torn[0].name
+    assert pl.read_parquet(torn[0])["k"].to_list() == [20, 21, 22]  # complete, just never renamed
+    # readers see the old data: the lake, the pipeline connection and the analyst file
+    assert lake.partitions(TABLE) == ["2026-11-02"]
+    assert lake.read(TABLE)["k"].to_list() == [10, 11]
+    from agent_release.config import paths
+
+    con = duckdb.connect(str(paths().warehouse), read_only=True)
+    try:
+        assert con.execute(f"select sum(k) from {TABLE}").fetchone()[0] == 21
+    finally:
+        con.close()
+    # the next write to the table removes the dead writer's file
+    lake.write(TABLE, pl.DataFrame({"k": [30]}), partition="2026-11-03")
+    assert not list(d.glob(".*.tmp"))
+    assert sorted(lake.read(TABLE)["k"].to_list()) == [10, 11, 30]
+
+
+def test_a_publish_sigkilled_before_its_rename_leaves_the_previous_published_partition(home):
+    lake = Lake.default()
+    lake.write(TABLE, pl.DataFrame({"k": [1]}), partition="2026-11-02")
+    lake.stage(TABLE, pl.DataFrame({"k": [2]}), partition="2026-11-02")
+    with lake.connect() as con:
+        assert con.execute(f"select sum(k) from {TABLE}").fetchone()[0] == 1  # staged is invisible
+    res = _killed_at("lake.publish.before_rename", lake, "publish")
+    assert res.returncode == -9, res.stderr[-2000:]
+    assert lake.read(TABLE)["k"].to_list() == [1]
+    assert lake.staged_partitions(TABLE) == ["2026-11-02"]  # still staged: the publish can be re-run
+    lake.publish_staged(TABLE, "2026-11-02")
+    assert lake.read(TABLE)["k"].to_list() == [2] and lake.staged_partitions(TABLE) == []
+    assert TABLE in lake.tables() and not any(t.startswith(warehouse.STAGING) for t in lake.tables())
+
+
+def test_an_unknown_fault_point_is_refused():
+    env = {**os.environ, warehouse.FAULT_ENV: "lake.write.typo"}
+    res = subprocess.run([sys.executable, "-c", "from agent_release.warehouse import fault_point; "
+                          "fault_point('lake.write.before_rename')"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 1 and "AGENT_RELEASE_FAULT_POINT must be one of" in res.stderr
+
