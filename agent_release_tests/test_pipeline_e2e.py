@@ -17,7 +17,7 @@ from .conftest import FIXTURES
 
 
 class _Runs:
-    """Intake (one run) then masking (one run per day of traffic), seen as one result."""
+    """Intake (one run) then masking (one run per day of traffic: stage, check, publish), seen as one result."""
 
     def __init__(self, results):
         self.results = results
@@ -39,9 +39,10 @@ def _materialize(home: Path, log_source: LogSourceResource, instance: dg.Dagster
                   & set(traffic_days.get_partition_keys()))
     for day in days:
         results.append(dg.materialize(
-            [masking.masked_conversations, masking.no_residual_identifiers, masking.no_ground_truth_leak,
-             masking.masking_rows_balance, masking.traffic_days_cover_intake, intake.raw_conversations],
-            selection=[masking.masked_conversations.key], partition_key=day,
+            [masking.staged_masked_conversations, masking.masked_conversations, masking.no_residual_identifiers,
+             masking.no_ground_truth_leak, masking.masking_rows_balance, masking.traffic_days_cover_intake,
+             intake.raw_conversations],
+            selection=[masking.staged_masked_conversations.key, masking.masked_conversations.key], partition_key=day,
             resources=resources, instance=instance, raise_on_error=False))
     return _Runs(results)
 

@@ -1,4 +1,16 @@
-"""Masking: Presidio finds PII, Faker replaces it consistently, user ids become keyed hashes."""
+"""Masking: Presidio finds PII, Faker replaces it consistently, user ids become keyed hashes.
+
+Stage, check, publish. A day of masked traffic is first *staged* (``masking/staged_masked_conversations``
+writes it to the lake's staging area, which no analyst view, replay or other reader sees); the
+blocking PII checks read the staged file; only when all of them pass does
+``masking/masked_conversations`` *publish* it (one atomic rename into
+``data/lake/masking/masked_conversations/``, which the analyst views and replay read). Dagster's
+blocking checks skip the publish step in the run whose check failed; the publish step also
+verifies, from the instance's event log, that every blocking check passed on exactly the staged
+materialization it is about to publish (and that the file is the one checked), so a publish run
+on its own (re-execution, a hand-picked selection) cannot publish an unchecked or failed day.
+A failed day stays staged and unpublished; the views keep the previously published version.
+"""
 
 
 import dagster as dg
@@ -8,10 +20,11 @@ from agent_release.defs.intake import PII_TRUTH, RAW_TABLE, raw_conversations
 from agent_release.defs.meta import md_rows, md_table
 from agent_release.defs.partitions import traffic_days
 from agent_release.defs.resources import MaskingResource, WarehouseResource
-from agent_release.warehouse import WHOLE
+from agent_release.warehouse import WHOLE, file_digest
 
 MASKED = "masking.masked_conversations"
 ENTITY_COUNTS = "masking.entity_counts"
+STAGED_KEY = dg.AssetKey(["masking", "staged_masked_conversations"])
 
 
 def day_of(df: pl.DataFrame, day: str) -> pl.DataFrame:
@@ -40,23 +53,26 @@ def masked_preview(df: pl.DataFrame, n: int = 5, width: int = 160) -> str:
 
 
 @dg.asset(
-    key=["masking", "masked_conversations"],
+    key=STAGED_KEY.path,
     deps=[raw_conversations],
     partitions_def=traffic_days,
     group_name="masking",
-    kinds={"python", "duckdb", "parquet"},
+    kinds={"python", "parquet"},
     description=(
-        "Production conversations with PII masked: Presidio (English spaCy NER + pattern "
+        "Production conversations with PII masked, STAGED: not visible to analysts or replay until "
+        "the blocking PII checks pass and `masking/masked_conversations` publishes the day. "
+        "Presidio (English spaCy NER + pattern "
         "recognizers for local phone, IBAN, national-id, address and date-of-birth formats, a "
         "multilingual name recognizer) finds PII in every message; Faker replaces it with "
         "locale-aware, format-valid fakes, consistently across the dataset (surrogates are "
         "keyed-hash seeded, so days masked apart agree); user_id becomes a keyed HMAC-SHA256 hash. "
         "Same contract shape as the input. Partitioned by day of traffic (UTC start date): each "
         "day is its own step, parallel under the executor and backfillable; inside a step, "
-        "MaskingResource.workers processes (default one per CPU), identical to one process."
+        "MaskingResource.workers processes (default one per CPU), identical to one process. "
+        "Written to data/lake/_staging/ (restricted like the raw zone: a day whose checks fail stays there)."
     ),
 )
-def masked_conversations(
+def staged_masked_conversations(
     context: dg.AssetExecutionContext, masking: MaskingResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     from agent_release.config import using_demo_key
@@ -65,21 +81,19 @@ def masked_conversations(
     lake = warehouse.lake()
     raw = day_of(lake.read(RAW_TABLE), day)
     masked, stats = masking.mask_frame(raw)
-    for table in (MASKED, ENTITY_COUNTS):  # a whole-table file from before day partitions would double-count
-        lake.delete_partition(table, WHOLE)
-    lake.write(MASKED, masked, partition=day)
+    staged = lake.stage(MASKED, masked, partition=day)
     counts = pl.DataFrame(
         [{"run_id": context.run.run_id, "day": day, "entity_type": k, "count": v}
          for k, v in sorted(stats.entities.items())],
         schema={"run_id": pl.String, "day": pl.String, "entity_type": pl.String, "count": pl.Int64},
     )
-    lake.write(ENTITY_COUNTS, counts, partition=day)
-    warehouse.publish()
+    lake.stage(ENTITY_COUNTS, counts, partition=day)
     rate = stats.messages / stats.seconds if stats.seconds else 0.0
     context.log.info(
         f"{day}: masked {stats.conversations} conversations, {stats.messages} messages at {rate:.0f} msg/s "
-        f"on {stats.workers} worker process(es)"
+        f"on {stats.workers} worker process(es); staged, published only once the blocking checks pass"
     )
+    # No text preview here: the staged day is unchecked (the publish step shows one).
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": masked.height,
@@ -92,18 +106,27 @@ def masked_conversations(
             "workers": stats.workers,
             "seconds": round(stats.seconds, 2),
             "hmac_key": "DEMO key (documented, not secret)" if using_demo_key() else "from AGENT_RELEASE_HMAC_KEY",
-            "preview": dg.MetadataValue.md(masked_preview(masked)),
+            "staged_sha256": file_digest(staged),
         }
     )
 
 
+def _held(passed: bool, day: str | None, what: str) -> str | None:
+    """The check result's description when it fails: what failed and that the day stays staged."""
+    if passed:
+        return None
+    return (f"{what}: day {day or 'all'} stays staged, NOT published (the analyst views and replay keep "
+            "the previously published version, if any)")
+
+
 @dg.asset_check(
-    asset=masked_conversations,
+    asset=staged_masked_conversations,
     blocking=True,
     description=(
-        "Residual scan: the masked output (the day just masked) contains no structured identifier "
+        "Residual scan: the staged masked day contains no structured identifier "
         "(email, phone, card, IBAN, national id, IP) outside the surrogate spans the masker wrote. "
-        "High-confidence findings fail the check; only positions are reported, never the text."
+        "High-confidence findings fail the check (and the day is not published); only positions "
+        "are reported, never the text."
     ),
 )
 def no_residual_identifiers(
@@ -112,11 +135,13 @@ def no_residual_identifiers(
     from agent_release.masking import residual_scan
 
     day = _check_partition(context)
-    masked = warehouse.lake().read(MASKED, partition=day)
+    masked = _staged(warehouse.lake(), day)
     findings = residual_scan(masked, masking.masker(), min_score=masking.residual_min_score)
+    passed = findings.height == 0
     return dg.AssetCheckResult(
-        passed=findings.height == 0,
+        passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=_held(passed, day, f"{findings.height} residual identifier(s)"),
         metadata={
             "day": day or "all",
             "findings": findings.height,
@@ -126,12 +151,22 @@ def no_residual_identifiers(
     )
 
 
+def _staged(lake, day: str | None) -> pl.DataFrame:
+    """What a blocking check reads: the staged day (every staged day outside a partitioned run)."""
+    if day is not None:
+        return lake.read_staged(MASKED, day)
+    days = lake.staged_partitions(MASKED)
+    if not days:
+        raise FileNotFoundError(f"{MASKED} has no staged partition")
+    return pl.concat([lake.read_staged(MASKED, d) for d in days], how="diagonal_relaxed")
+
+
 @dg.asset_check(
-    asset=masked_conversations,
+    asset=staged_masked_conversations,
     blocking=True,
     description=(
         "Where the generator's ground truth exists: no injected PII value appears anywhere in "
-        "its masked conversation (content, extras, user id), for the day just masked."
+        "its masked conversation (content, extras, user id), for the staged day."
     ),
 )
 def no_ground_truth_leak(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -141,7 +176,7 @@ def no_ground_truth_leak(context: dg.AssetCheckExecutionContext, warehouse: Ware
     if not lake.exists(PII_TRUTH):
         return dg.AssetCheckResult(passed=True, metadata={"ground_truth": "none (real logs)"})
     day = _check_partition(context)
-    masked = lake.read(MASKED, partition=day)
+    masked = _staged(lake, day)
     raw = lake.read(RAW_TABLE)
     if day is not None:
         raw = day_of(raw, day)
@@ -149,9 +184,11 @@ def no_ground_truth_leak(context: dg.AssetCheckExecutionContext, warehouse: Ware
     leaks = ground_truth_leaks(masked, truth, raw)
     coincidences = ground_truth_leaks(masked, truth, raw, inside_fakes=True).height - leaks.height
     by_type = leaks.group_by("entity_type").len().sort("entity_type") if leaks.height else leaks
+    passed = leaks.height == 0
     return dg.AssetCheckResult(
-        passed=leaks.height == 0,
+        passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=_held(passed, day, f"{leaks.height} ground-truth PII value(s) leaked"),
         metadata={
             "day": day or "all",
             "truth_values_checked": truth.height,
@@ -163,12 +200,13 @@ def no_ground_truth_leak(context: dg.AssetCheckExecutionContext, warehouse: Ware
 
 
 @dg.asset_check(
-    asset=masked_conversations,
+    asset=staged_masked_conversations,
     blocking=True,
     description=(
-        "Every valid intake row of the day is masked exactly once (same conversation ids, none "
-        "twice). Metadata carries the whole-table balance: rows in = masked (all days so far) + "
-        "quarantined + outside the traffic days + days not masked yet."
+        "Every valid intake row of the day is masked exactly once in the staged day (same "
+        "conversation ids, none twice). Metadata carries the whole-table balance: rows in = masked "
+        "(published days + this staged day) + quarantined + outside the traffic days + days not "
+        "masked yet."
     ),
 )
 def masking_rows_balance(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -176,19 +214,22 @@ def masking_rows_balance(context: dg.AssetCheckExecutionContext, warehouse: Ware
     day = _check_partition(context)
     raw_all = lake.read(RAW_TABLE)
     raw = day_of(raw_all, day) if day is not None else raw_all
-    masked = lake.read(MASKED, partition=day)
+    masked = _staged(lake, day)
     ids_unique = masked["conversation_id"].n_unique() == masked.height
     same_ids = set(masked["conversation_id"].to_list()) == set(raw["conversation_id"].to_list())
     q = lake.read("intake.quarantine").height
     rows_in = int(lake.read("intake.batches").sort("ingested_at")["rows_in"][-1])
-    # every day's row count from the Parquet footers: a day's check does not re-read the others
-    n_masked = (pl.scan_parquet(str(lake.table_dir(MASKED) / "*.parquet")).select(pl.len()).collect().item()
-                if day is not None else masked.height)
+    # the other days' row counts from the published files' footers: a day's check does not re-read them
+    others = [str(f) for f in sorted(lake.table_dir(MASKED).glob("*.parquet"))
+              if day is not None and f.stem not in (day, WHOLE)]
+    n_masked = masked.height + (pl.scan_parquet(others).select(pl.len()).collect().item() if others else 0)
     outside = outside_traffic_days(raw_all).height
     pending = raw_all.height - outside - n_masked
+    passed = masked.height == raw.height and ids_unique and same_ids
     return dg.AssetCheckResult(
-        passed=masked.height == raw.height and ids_unique and same_ids,
+        passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=_held(passed, day, f"{masked.height} rows masked for {raw.height} valid intake rows"),
         metadata={"day": day or "all", "rows_valid_that_day": raw.height, "rows_masked_that_day": masked.height,
                   "conversation_ids_unique": ids_unique, "same_conversation_ids": same_ids,
                   "rows_in": rows_in, "rows_quarantined": q, "rows_masked_all_days": n_masked,
@@ -198,7 +239,7 @@ def masking_rows_balance(context: dg.AssetCheckExecutionContext, warehouse: Ware
 
 
 @dg.asset_check(
-    asset=masked_conversations,
+    asset=staged_masked_conversations,
     description=(
         "Intake rows whose start day lies outside the traffic days (AGENT_RELEASE_TRAFFIC_START / "
         "AGENT_RELEASE_TRAFFIC_END) belong to no masking partition: widen the window to mask them."
@@ -219,7 +260,109 @@ def traffic_days_cover_intake(warehouse: WarehouseResource) -> dg.AssetCheckResu
     )
 
 
+#: The checks a staged day must pass before it is published.
+BLOCKING_CHECKS = tuple(
+    key for c in (no_residual_identifiers, no_ground_truth_leak, masking_rows_balance) for key in c.check_keys
+)
+
+
+def _evaluation_of(instance: dg.DagsterInstance, key: dg.AssetCheckKey, storage_id: int, *, pages: int = 20):
+    """(evaluation, run id) of check ``key`` on the materialization ``storage_id``, newest first;
+    None when there is none among the check's last ``pages`` × 100 executions (fails closed)."""
+    cursor = None
+    for _ in range(pages):
+        recs = instance.event_log_storage.get_asset_check_execution_history(key, limit=100, cursor=cursor)
+        for rec in recs:
+            ev = rec.event.dagster_event.event_specific_data if rec.event and rec.event.dagster_event else None
+            target = getattr(ev, "target_materialization_data", None)
+            if target is not None and target.storage_id == storage_id:
+                return ev, rec.run_id
+        if len(recs) < 100:
+            return None
+        cursor = recs[-1].id
+    return None
+
+
+def checked_stage(instance: dg.DagsterInstance, day: str) -> tuple[str, list[tuple[str, str]]]:
+    """The staged file digest that may be published for ``day``, and the blocking checks that
+    vouch for it as (check name, run id). Raises ``dg.Failure`` — naming each check that failed or
+    did not run on the latest staged materialization — when any did not pass."""
+    recs = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=STAGED_KEY, asset_partitions=[day]), limit=1).records
+    if not recs:
+        raise dg.Failure(f"{day}: nothing staged: materialize {STAGED_KEY.to_user_string()} (and its checks) first")
+    mat = recs[0]
+    digest_meta = mat.asset_materialization.metadata.get("staged_sha256") if mat.asset_materialization else None
+    if digest_meta is None:
+        raise dg.Failure(f"{day}: the latest staged materialization carries no staged_sha256")
+    vouched, problems = [], []
+    for key in BLOCKING_CHECKS:
+        found = _evaluation_of(instance, key, mat.storage_id)
+        if found is None:
+            problems.append(f"{key.name}: not evaluated on the staged materialization (run {mat.run_id[:8]})")
+        elif not found[0].passed:
+            problems.append(f"{key.name}: FAILED" + (f" ({found[0].description})" if found[0].description else ""))
+        else:
+            vouched.append((key.name, found[1]))
+    if problems:
+        raise dg.Failure(
+            f"{day} not published: the blocking checks did not all pass on the staged day",
+            metadata={"day": day, "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
+        )
+    return str(digest_meta.value), vouched
+
+
+@dg.asset(
+    key=["masking", "masked_conversations"],
+    deps=[staged_masked_conversations],
+    partitions_def=traffic_days,
+    group_name="masking",
+    kinds={"python", "duckdb", "parquet"},
+    description=(
+        "Published masked production conversations: the staged day "
+        "(`masking/staged_masked_conversations`), moved into the analyst-visible table in one atomic "
+        "rename once every blocking PII check passed on exactly that staged file, then the analyst "
+        "views refreshed. Replay, the canary's representativeness and the analysts read only this. "
+        "A day whose checks failed is never published; the previous published version stays."
+    ),
+)
+def masked_conversations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    day = context.partition_key
+    lake = warehouse.lake()
+    digest, vouched = checked_stage(context.instance, day)
+    staged = lake.staged_path(MASKED, day)
+    published = lake.table_dir(MASKED) / f"{day}.parquet"
+    if staged.exists():
+        if file_digest(staged) != digest:
+            raise dg.Failure(f"{day}: the staged file changed after it was checked (a concurrent re-stage?): "
+                             "not published; re-run the day")
+        for table in (MASKED, ENTITY_COUNTS):  # a whole-table file from before day partitions would double-count
+            lake.delete_partition(table, WHOLE)
+        lake.publish_staged(MASKED, day)
+    elif not (published.exists() and file_digest(published) == digest):
+        raise dg.Failure(f"{day}: the checked staged file is gone and is not the published one: re-run the day")
+    else:
+        context.log.info(f"{day}: already published (this staged file), refreshing views only")
+    if lake.staged_path(ENTITY_COUNTS, day).exists():
+        lake.publish_staged(ENTITY_COUNTS, day)
+    status = warehouse.publish()
+    masked = lake.read(MASKED, partition=day)
+    context.log.info(f"{day}: published {masked.height} masked conversations after "
+                     f"{', '.join(n for n, _ in vouched)} passed")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": masked.height,
+            "day": day,
+            "published_sha256": digest,
+            "checks_passed": dg.MetadataValue.md(md_rows(["blocking check", "run"],
+                                                         [(n, r[:8]) for n, r in vouched], 80)),
+            "views": "refreshed" if status.get("refreshed") else status.get("reason", "up to date"),
+            "preview": dg.MetadataValue.md(masked_preview(masked)),
+        }
+    )
+
+
 defs = dg.Definitions(
-    assets=[masked_conversations],
+    assets=[staged_masked_conversations, masked_conversations],
     asset_checks=[no_residual_identifiers, no_ground_truth_leak, masking_rows_balance, traffic_days_cover_intake],
 )
