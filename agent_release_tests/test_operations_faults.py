@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from agent_release import warehouse
 from agent_release.warehouse import Lake, refresh_warehouse
@@ -152,3 +153,106 @@ def test_an_unknown_fault_point_is_refused():
                           "fault_point('lake.write.before_rename')"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 1 and "AGENT_RELEASE_FAULT_POINT must be one of" in res.stderr
 
+
+
+# ------------------------------------------------------------------ step processes die with their run
+STEP_JOB = textwrap.dedent(
+    """
+    import os, time
+    from pathlib import Path
+    import dagster as dg
+    from agent_release.defs import executors
+
+    OUT = Path(os.environ["STEP_TEST_DIR"])
+
+    @dg.op
+    def rewrite_the_day():
+        (OUT / "step.pid").write_text(f"{os.getpid()} {executors.STEP_DEATH}")
+        for i in range(1200):  # a long step that keeps writing its partition
+            (OUT / "beat").write_text(str(i))
+            time.sleep(0.05)
+
+    EXECUTOR = executors.multiprocess_dying_with_run if os.environ["STEP_TEST_EXECUTOR"] == "ours" \\
+        else dg.multiprocess_executor
+
+    @dg.job(executor_def=EXECUTOR)
+    def long_day():
+        rewrite_the_day()
+    """
+)
+
+RUNNER = textwrap.dedent(
+    """
+    import os
+    import dagster as dg
+    import stepjob
+    home = os.path.join(os.environ["STEP_TEST_DIR"], "dagster_home")
+    os.makedirs(home, exist_ok=True)
+    with dg.instance_for_test(temp_dir=home) as instance:
+        dg.execute_job(dg.reconstructable(stepjob.long_day), instance=instance)
+    """
+)
+
+
+def _wait_for(path: Path, timeout: float = 90.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.05)
+    raise AssertionError(f"{path.name} never appeared")
+
+
+def _run_then_kill_the_run_process(tmp_path: Path, executor: str) -> tuple[float, str, bool]:
+    """Start a run whose one step runs in its own process; SIGKILL the run's process (the step's
+    parent) once the step runs. Returns (seconds until the step was gone, how it was armed, step
+    still alive 5 s later)."""
+    (tmp_path / "stepjob.py").write_text(STEP_JOB)
+    env = {**os.environ, "STEP_TEST_DIR": str(tmp_path), "STEP_TEST_EXECUTOR": executor,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env.pop("AGENT_RELEASE_RUN_PID", None)
+    run = subprocess.Popen([sys.executable, "-c", RUNNER], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    step_pid = None
+    try:
+        pid_text, how = _wait_for(tmp_path / "step.pid").split()
+        step_pid = int(pid_text)
+        _wait_for(tmp_path / "beat")
+        t0 = time.monotonic()
+        run.kill()  # SIGKILL the run's process only: no cleanup, no signal forwarded to the step
+        run.wait()
+        while warehouse.pid_alive(step_pid) and time.monotonic() < t0 + 5.0:
+            time.sleep(0.01)
+        return time.monotonic() - t0, how, warehouse.pid_alive(step_pid)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if step_pid and warehouse.pid_alive(step_pid):
+            os.kill(step_pid, 9)
+
+
+def test_a_multiprocess_step_process_dies_when_its_run_process_is_sigkilled(tmp_path):
+    seconds, how, alive = _run_then_kill_the_run_process(tmp_path, "ours")
+    assert how == ("pdeathsig" if sys.platform.startswith("linux") else "watchdog")
+    assert not alive, "the step outlived its run"
+    assert seconds < (1.0 if how == "pdeathsig" else 3.0), seconds
+    beat = (tmp_path / "beat").read_text()
+    time.sleep(0.5)
+    assert (tmp_path / "beat").read_text() == beat  # nobody rewrites the partition any more
+
+
+@pytest.mark.slow
+def test_without_it_dagsters_multiprocess_step_outlives_its_killed_run(tmp_path):
+    """The failure the executor fixes, shown on Dagster's own multiprocess executor."""
+    _, how, alive = _run_then_kill_the_run_process(tmp_path, "dagster")
+    assert how == "None" and alive
+
+
+def test_step_death_is_armed_only_in_the_run_processes_direct_children(monkeypatch):
+    from agent_release.defs import executors
+
+    monkeypatch.setenv(executors.RUN_PID_ENV, str(os.getppid()))
+    assert executors._die_with_run_if_step_process() is None  # not a multiprocessing child: untouched
+    monkeypatch.setenv(executors.RUN_PID_ENV, "not-a-pid")
+    assert executors._die_with_run_if_step_process() is None

@@ -14,13 +14,115 @@
   machine: deploy/dagster.postgres.yaml), and write the lake.
 
 ``execute_in_process`` (``make run``, tests) ignores the executor: it always runs in-process.
+
+Step processes die with their run. Under ``multiprocess`` each step is a child process of the
+run's process; if that process is killed (``kill -9``, OOM killer), a step left running would go
+on writing its partition (re-masking a day, re-writing a replay) with nobody watching. So the run
+process marks its step children (:data:`RUN_PID_ENV`, set by :class:`StepsDieWithRun` for the
+duration of ``execute``), and a step child, when it loads this code location (the first thing a
+Dagster step process does), asks the kernel to SIGKILL it the moment its parent dies
+(:func:`die_with_parent`: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` on Linux; elsewhere a watchdog
+thread polling ``os.getppid()``). In-process execution has no child and does nothing; Celery
+steps run in their worker, not under the run process, and are not affected.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import sys
+import threading
+import time
 
 import dagster as dg
+
+log = logging.getLogger(__name__)
+
+#: Set in the run process while its executor runs: the pid its step children must die with.
+RUN_PID_ENV = "AGENT_RELEASE_RUN_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> str:
+    """Make this process die (SIGKILL) as soon as its parent ``parent_pid`` does; return how.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (the kernel delivers it when the parent — strictly,
+    the parent thread that started us — exits). If the parent is already gone (we were re-parented
+    before asking), die now. Elsewhere: a daemon thread that polls ``os.getppid()`` every second."""
+    how = "watchdog"
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            how = "pdeathsig"
+        else:  # pragma: no cover - prctl is always there on Linux
+            log.warning("prctl(PR_SET_PDEATHSIG) failed (errno %d): falling back to a watchdog", ctypes.get_errno())
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == "watchdog":
+        def watch() -> None:
+            while True:
+                time.sleep(1.0)
+                if os.getppid() != parent_pid:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+    return how
+
+
+def _die_with_run_if_step_process() -> str | None:
+    """In a step process of a run executed by :class:`StepsDieWithRun`: die with that run."""
+    run_pid = os.environ.get(RUN_PID_ENV, "")
+    if not run_pid.isdigit():
+        return None
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    # only the run's direct children (its steps); not the run process itself, not grandchildren
+    if parent is None or parent.pid != int(run_pid):
+        return None
+    return die_with_parent(parent.pid)
+
+
+STEP_DEATH = _die_with_run_if_step_process()  # runs when a step process loads the code location
+
+
+class StepsDieWithRun(dg.Executor):
+    """An executor (the multiprocess one) whose step processes die with the run's process."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan):
+        before = os.environ.get(RUN_PID_ENV)
+        os.environ[RUN_PID_ENV] = str(os.getpid())  # inherited by the step processes spawned below
+        try:
+            yield from self._inner.execute(plan_context, execution_plan)
+        finally:
+            if before is None:
+                os.environ.pop(RUN_PID_ENV, None)
+            else:
+                os.environ[RUN_PID_ENV] = before
+
+
+multiprocess_dying_with_run = dg.ExecutorDefinition(
+    name="multiprocess",
+    config_schema=dg.multiprocess_executor.config_schema,
+    requirements=dg.multiprocess_executor.get_requirements,
+    executor_creation_fn=lambda init_context: StepsDieWithRun(
+        dg.multiprocess_executor.executor_creation_fn(init_context)),
+    description="Dagster's multiprocess executor; each step process dies with the run's process.",
+)
 
 EXECUTORS = ("multiprocess", "in_process", "celery")
 
@@ -45,7 +147,7 @@ def executor_from_env() -> dg.ExecutorDefinition:
             n = int(raw)
         except ValueError:
             raise ValueError(f"AGENT_RELEASE_MAX_CONCURRENT must be an integer (got {raw!r})") from None
-        return dg.multiprocess_executor.configured({"max_concurrent": max(0, n)}, name="multiprocess")
+        return multiprocess_dying_with_run.configured({"max_concurrent": max(0, n)}, name="multiprocess")
     try:
         from dagster_celery import celery_executor
     except ImportError as exc:  # pragma: no cover - depends on the environment
