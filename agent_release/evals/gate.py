@@ -63,6 +63,15 @@ the config hash).
    (golden results ``model``, replay rows ``model``) equals the spec's pinned model; a mismatch
    FAILs naming both; no reported model at all FAILs ("pin cannot be verified").
 
+**Evidence completeness** is checked before the criteria (:func:`evidence_completeness`): for
+each suite the gate consumes (replay, golden, adversarial corpus, scenarios, ingested red-team
+reports) and each side, rows expected vs received and the endpoint-error share (after the
+client's retries; replay and scenarios per turn, golden per case, adversarial per attempt). Rows
+missing (received < expected — e.g. 127 of 400 replayed conversations), duplicated, or an error
+share above ``replay_max_error_share`` on either side → BLOCK, first reason ``evidence
+incomplete: …`` naming the counts; the criteria are still computed and recorded but not judged.
+The figures are in ``GateDecision.evidence`` and the decision row (``evidence_*`` columns).
+
 Missing inputs fail closed (a criterion without data is FAIL "no data"). Inputs whose
 ``spec_hash`` differs from the spec's are stale and rejected (:class:`StaleResultError`). With
 ``manifest_hash=`` (the gate asset passes ``input_manifest(spec).manifest_hash``) every evidence
@@ -86,7 +95,7 @@ import polars as pl
 from agent_release.evals.findings import compare_prompts
 from agent_release.evals.latency import conversations_frame, turns_frame
 
-EVAL_CODE_VERSION = "evals-gate-2"
+EVAL_CODE_VERSION = "evals-gate-3"  # 3: evidence completeness before the criteria
 SEED_CRITERIA = ("golden_accuracy", "new_high_severity", "p95_latency", "cost_per_resolution")
 VALIDITY_CRITERIA = ("replay_error_rate", "model_pin")
 CRITERIA = SEED_CRITERIA + VALIDITY_CRITERIA
@@ -133,6 +142,8 @@ class GateDecision:
     config_hash: str
     baseline_version: str
     candidate_version: str
+    #: expected vs received rows and endpoint errors per suite and side, checked before the criteria
+    evidence: EvidenceCompleteness | None = None
 
     def criterion(self, name: str) -> Criterion:
         return next(c for c in self.criteria if c.name == name)
@@ -155,6 +166,8 @@ class GateDecision:
             row[f"{c.name}_ci_high"] = c.ci_high
             row[f"{c.name}_rule"] = c.rule
             row[f"{c.name}_pass"] = c.passed
+        if self.evidence is not None:
+            row.update(self.evidence.columns())
         row["criteria_json"] = json.dumps([asdict(c) for c in self.criteria], ensure_ascii=False, default=_json_default)
         row["inputs_json"] = json.dumps(self.inputs, ensure_ascii=False, sort_keys=True, default=_json_default)
         row["config_hash"] = self.config_hash
@@ -250,9 +263,11 @@ def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str,
         raise ValueError(f"golden_accuracy rule must be one of {', '.join(GOLDEN_RULES)}")
     if golden is None or golden.is_empty():
         return Criterion(name, False, None, thr, rule=rule, unit="fraction", reason="no golden results: fail closed")
+    has_err = "error" in golden.columns
     b = golden.filter(pl.col("agent_version") == base).select(
         "case_id", pl.col("passed").alias("pb"),
-        *[c for c in ("intent", "locale", "template_id") if c in golden.columns])
+        *[c for c in ("intent", "locale", "template_id") if c in golden.columns],
+        *([pl.col("error").alias("err_b")] if has_err else []))
     c = golden.filter(pl.col("agent_version") == cand).select("case_id", pl.col("passed").alias("pc"),
                                                                 *([pl.col("error").alias("err_c")] if "error" in golden.columns else []))
     if b.is_empty() or c.is_empty():
@@ -281,7 +296,11 @@ def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str,
     harm_shown = bool(harm.upper < thr - 1e-12)
     flipped = paired.filter(pl.col("pb") & ~pl.col("pc").fill_null(False))
     fixed = paired.filter(~pl.col("pb").fill_null(False) & pl.col("pc"))
-    flip_cols = [x for x in ("case_id", "intent", "locale") if x in flipped.columns]
+    flip_cols = [x for x in ("case_id", "intent", "locale") if x in flipped.columns] + \
+        ([pl.col("err_c").alias("error")] if has_err else [])
+    # a flip caused by an endpoint error is not a worse answer: say how many there are
+    flipped_err = int(flipped["err_c"].is_not_null().sum()) if has_err else 0
+    fixed_err = int(fixed["err_b"].is_not_null().sum()) if has_err else 0
     value = float(res.estimate)
     point_ok = bool(value >= thr - 1e-12)
     head = (f"accuracy {res.details['accuracy_candidate']:.1%} vs {res.details['accuracy_baseline']:.1%} "
@@ -305,7 +324,9 @@ def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str,
     oc = golden_operating_characteristic(n, disc, tolerance_points, max(harm.design_effect, 1.0))
     p0 = next(p for d_, p in oc["curve"] if abs(d_) < 1e-12)
     need = oc["n_to_separate"]["n"]
-    reason = (head + verdict + f"; {flipped.height} case(s) flipped pass→fail, {fixed.height} fail→pass; "
+    reason = (head + verdict + f"; {flipped.height} case(s) flipped pass→fail ({flipped_err} of them candidate "
+              f"endpoint errors, not answers), {fixed.height} fail→pass ({fixed_err} of them baseline endpoint "
+              f"errors); "
               f"rule OC at n={n}: P(PASS | Δ=0) {p0:.0%}, P(PASS | Δ=−3 pts) "
               f"{next(p for d_, p in oc['curve'] if abs(d_ + 0.03) < 1e-12):.0%}; "
               f"n to separate 0 from −3 pts at 90%/90%: {need if need else '>200000'}")
@@ -316,6 +337,8 @@ def golden_accuracy_criterion(golden: pl.DataFrame | None, base: str, cand: str,
         "noninferiority_p": res.p_value, "method": res.method, "alpha_one_sided": alpha,
         "bootstrap_ci": [boot.ci_low, boot.ci_high], "flipped_pass_to_fail": flipped.select(flip_cols).to_dicts(),
         "flipped_fail_to_pass": fixed.height, "candidate_errors": errors_c, "discordance": disc,
+        "flipped_pass_to_fail_endpoint_errors": flipped_err, "flipped_fail_to_pass_endpoint_errors": fixed_err,
+        "baseline_errors": int(paired["err_b"].is_not_null().sum()) if has_err else 0,
         "point_estimate_pass": point_ok,
         "harm_test": {"shown": harm_shown, "alpha": harm_alpha, "clustered": clustered, "upper": harm.upper,
                       "se": harm.se, "se_unclustered": harm_iid.se, "upper_unclustered": harm_iid.upper,
@@ -646,6 +669,281 @@ def model_pin_criterion(pins: dict[str, str], *frames: pl.DataFrame | None) -> C
         "pinned": pins, "reported": {v: sorted(m) for v, m in seen.items()}})
 
 
+# --------------------------------------------------------------------------- evidence completeness
+#: the evidence suites the gate consumes, in report order (``redteam`` = garak / PyRIT findings,
+#: only when some were ingested)
+EVIDENCE_SUITES = ("replay", "golden", "adversarial", "scenarios", "redteam")
+#: suites whose figures are also flat ``evidence_<suite>_<side>_*`` columns of the decision row
+EVIDENCE_COLUMN_SUITES = ("replay", "golden", "adversarial", "scenarios")
+SIDES = ("candidate", "baseline")
+#: what one row of each suite is
+ROW_UNITS = {"replay": "conversations", "golden": "cases", "adversarial": "attempts", "scenarios": "trials",
+             "redteam": "attempts"}
+_EPS = 1e-12
+
+
+@dataclass
+class SuiteEvidence:
+    """Expected vs received rows and endpoint errors of one suite for one side.
+
+    ``received`` counts distinct rows (replay: conversations, golden: cases; adversarial /
+    scenarios: rows = attempts / trials). ``errors`` of ``units`` ``error_unit`` failed with an
+    endpoint error (after the client's retries): replay counts **turns** (a turn never sent after
+    consecutive errors counts as failed, as in the replay error-rate criterion), golden counts
+    cases, adversarial attempts, scenarios turns (a trial stops at its first error, so an errored
+    trial is one failed turn). ``expected_from``: ``inputs`` (the set / corpus × trials / battery ×
+    trials / replay sample the asset was given), ``both arms`` (not given: the union of the two
+    arms' ids for golden cases and replayed conversations — both arms run the same set — else the
+    larger arm's count, so one arm missing rows the other has is caught) or ``""`` (none)."""
+
+    suite: str
+    side: str
+    agent_version: str
+    expected: int | None
+    received: int
+    errors: int
+    units: int
+    error_unit: str
+    duplicates: int = 0
+    expected_from: str = ""
+
+    @property
+    def rows_unit(self) -> str:
+        return ROW_UNITS.get(self.suite, "rows")
+
+    @property
+    def error_share(self) -> float:
+        return self.errors / self.units if self.units else 0.0
+
+    @property
+    def missing(self) -> int:
+        return max(0, (self.expected or 0) - self.received)
+
+    def errors_text(self) -> str:
+        return f"{self.errors} of {self.units} {self.error_unit} failed ({self.error_share:.1%})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"suite": self.suite, "side": self.side, "agent_version": self.agent_version,
+                "expected": self.expected, "received": self.received, "missing": self.missing,
+                "duplicates": self.duplicates, "rows_unit": self.rows_unit, "errors": self.errors,
+                "error_units": self.units, "error_unit": self.error_unit, "error_share": self.error_share,
+                "expected_from": self.expected_from}
+
+
+@dataclass
+class EvidenceCompleteness:
+    """Whether the evidence the gate rests on is all there and is a measurement of the agents
+    (not of an outage): checked before the criteria are judged. ``problems`` empty = complete."""
+
+    suites: list[SuiteEvidence]
+    max_error_share: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+    def get(self, suite: str, side: str) -> SuiteEvidence | None:
+        return next((s for s in self.suites if s.suite == suite and s.side == side), None)
+
+    def summary(self) -> str:
+        """Per suite and side: rows received of expected and the endpoint errors."""
+        parts = []
+        for suite in dict.fromkeys(s.suite for s in self.suites):
+            sides = []
+            for side in SIDES:
+                e = self.get(suite, side)
+                if e is None:
+                    continue
+                exp = f"/{e.expected}" if e.expected is not None else ""
+                sides.append(f"{side} {e.received}{exp} {e.rows_unit}, {e.errors_text()}")
+            parts.append(f"{suite}: " + ", ".join(sides))
+        return "; ".join(parts)
+
+    @property
+    def reason(self) -> str:
+        if self.complete:
+            return "evidence complete — " + self.summary()
+        return ("evidence incomplete: " + "; ".join(self.problems) +
+                " — the criteria are computed for transparency but not judged: fix the endpoint / "
+                "re-run the missing evidence")
+
+    def columns(self) -> dict[str, Any]:
+        """Flat columns for the decision row: ``evidence_complete``, ``evidence_reason``,
+        ``evidence_max_error_share``, ``evidence_json`` and, per suite of
+        :data:`EVIDENCE_COLUMN_SUITES` and side, ``evidence_<suite>_<side>_{expected, received,
+        errors, error_units, error_share}``."""
+        row: dict[str, Any] = {"evidence_complete": self.complete, "evidence_reason": self.reason,
+                               "evidence_max_error_share": float(self.max_error_share)}
+        for suite in EVIDENCE_COLUMN_SUITES:
+            for side in SIDES:
+                e = self.get(suite, side)
+                p = f"evidence_{suite}_{side}_"
+                row[p + "expected"] = e.expected if e else None
+                row[p + "received"] = e.received if e else None
+                row[p + "errors"] = e.errors if e else None
+                row[p + "error_units"] = e.units if e else None
+                row[p + "error_share"] = float(e.error_share) if e else None
+        row["evidence_json"] = json.dumps([s.to_dict() for s in self.suites], ensure_ascii=False, sort_keys=True)
+        return row
+
+
+def _endpoint_error(df: pl.DataFrame) -> pl.Expr:
+    """An errored row: ``error`` set, or (findings) no verdict (``passed`` null)."""
+    e = pl.col("error").is_not_null() if "error" in df.columns else pl.lit(False)
+    if "passed" in df.columns and "probe" in df.columns:
+        e = e | pl.col("passed").is_null()
+    return e
+
+
+def _expected_for(expected: dict | None, suite: str, side: str, agent: str) -> int | None:
+    """``expected[suite]`` as an int (both sides) or a dict keyed by side or agent version."""
+    if not expected or expected.get(suite) is None:
+        return None
+    v = expected[suite]
+    if isinstance(v, dict):
+        v = v.get(side, v.get(agent))
+    return None if v is None else int(v)
+
+
+def _replay_evidence_frame(latency_inputs: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The replayed rows of ``latency_inputs`` (None: the latency inputs are not a replay, e.g. the
+    golden + scenario turns of ``evals.pipeline`` without replayed traffic)."""
+    if latency_inputs is None or latency_inputs.is_empty():
+        return pl.DataFrame()
+    if "suite" in latency_inputs.columns:
+        if not (latency_inputs["suite"] == "replay").any():
+            return None
+        return latency_inputs.filter(pl.col("suite") == "replay")
+    return latency_inputs
+
+
+def replay_error_counts(frame: pl.DataFrame | None, agent: str) -> dict:
+    """Failed replayed turns of ``agent`` in ``frame`` (contract rows or per-turn rows): a turn
+    that errored after the client's retries, or was never sent after consecutive errors
+    (``replay_unsent_turns``), is failed — the counting of the replay error-rate criterion."""
+    t = _latency_turns(frame, include_failed=True) if frame is not None else pl.DataFrame()
+    if t.is_empty():
+        return {"turns": 0, "errors": 0, "conversations": 0, "rate": 0.0, "design_effect": 1.0,
+                "conversations_with_errors": 0}
+    out = _arm_error_counts(t, agent)
+    return out if out.get("turns") else {"turns": 0, "errors": 0, "conversations": 0, "rate": 0.0,
+                                         "design_effect": 1.0, "conversations_with_errors": 0}
+
+
+def _suite_sides(suite: str, df: pl.DataFrame | None, agents: dict[str, str], expected: dict | None
+                 ) -> list[SuiteEvidence]:
+    """Evidence of one suite for both sides (``agents``: side → agent version)."""
+    df = df if df is not None else pl.DataFrame()
+    have = not df.is_empty() and "agent_version" in df.columns
+    per: dict[str, dict] = {}
+    keysets: dict[str, set] = {}
+    for side, agent in agents.items():
+        a = df.filter(pl.col("agent_version") == agent) if have else pl.DataFrame()
+        if suite == "replay":
+            ids = a["conversation_id"].to_list() if "conversation_id" in a.columns else []
+            keysets[side] = set(ids)
+            dup = (len(ids) - len(keysets[side])) if "messages" in a.columns else 0
+            err = replay_error_counts(a, agent) if a.height else {"turns": 0, "errors": 0}
+            per[side] = {"received": len(keysets[side]), "dup": dup, "errors": err["errors"], "units": err["turns"],
+                         "unit": "turns"}
+        elif suite == "golden":
+            ids = a["case_id"].to_list() if "case_id" in a.columns else []
+            keysets[side] = set(ids)
+            errs = int(a.select(_endpoint_error(a).sum()).item()) if a.height else 0
+            per[side] = {"received": len(keysets[side]), "dup": len(ids) - len(keysets[side]), "errors": errs,
+                         "units": a.height, "unit": "cases"}
+        else:
+            errs = int(a.select(_endpoint_error(a).sum()).item()) if a.height else 0
+            if suite == "scenarios" and "turns" in a.columns:
+                units, unit = int(a["turns"].fill_null(1).clip(lower_bound=1).sum()) if a.height else 0, "turns"
+            else:
+                units, unit = a.height, "attempts" if suite in ("adversarial", "redteam") else "trials"
+            per[side] = {"received": a.height, "dup": 0, "errors": errs, "units": units, "unit": unit}
+    out = []
+    inferred: int | None = None
+    if suite == "golden" or (suite == "replay" and "messages" in df.columns):
+        # both arms answer the same cases / replay the same sampled conversations (same ids)
+        inferred = len(set().union(*keysets.values())) if keysets else 0
+    elif suite in ("replay", "adversarial", "scenarios"):  # per-turn replay rows: ids need not match
+        inferred = max((p["received"] for p in per.values()), default=0)
+    for side, agent in agents.items():
+        p = per[side]
+        given = _expected_for(expected, suite, side, agent)
+        exp, src = (given, "inputs") if given is not None else ((inferred, "both arms") if inferred is not None
+                                                                  else (None, ""))
+        out.append(SuiteEvidence(suite, side, agent, exp, p["received"], p["errors"], p["units"], p["unit"],
+                                 p["dup"], src))
+    return out
+
+
+def _suite_problems(ev: list[SuiteEvidence], max_error_share: float) -> list[str]:
+    if not ev:
+        return []
+    suite = ev[0].suite
+    out: list[str] = []
+    required = suite in ("replay", "golden", "adversarial")  # every gate decision rests on them
+    if all(e.received == 0 for e in ev) and (required or any(e.expected for e in ev)):
+        exp = next((e.expected for e in ev if e.expected), None)
+        out.append(f"{suite}: no rows for either side" + (f" ({exp} {ev[0].rows_unit} expected each)" if exp else ""))
+        return out
+    short = [e for e in ev if e.expected is not None and e.received < e.expected]
+    if short:
+        out.append(f"{suite}: rows missing — " + ", ".join(
+            f"{e.side} {e.received} of {e.expected} {e.rows_unit} received ({e.missing} missing)" for e in short))
+    extra = [e for e in ev if e.expected_from == "inputs" and e.expected is not None and e.received > e.expected]
+    if extra:
+        out.append(f"{suite}: unexpected rows — " + ", ".join(
+            f"{e.side} {e.received} {e.rows_unit} received, {e.expected} expected" for e in extra)
+            + " (evidence of other inputs mixed in)")
+    dups = [e for e in ev if e.duplicates]
+    if dups:
+        out.append(f"{suite}: duplicated rows — " + ", ".join(f"{e.side} {e.duplicates} {e.rows_unit} twice"
+                                                             for e in dups))
+    if any(e.error_share > max_error_share + _EPS for e in ev):
+        out.append(f"{suite}: endpoint errors: " + ", ".join(f"{e.side} {e.errors_text()}" for e in ev)
+                   + f" — above the {max_error_share:.0%} limit (gate.replay_max_error_share): an outage, "
+                     "not a measurement of the agent")
+    return out
+
+
+def evidence_completeness(base: str, cand: str, *, golden: pl.DataFrame | None = None,
+                          findings: pl.DataFrame | None = None, replay: pl.DataFrame | None = None,
+                          scenarios: pl.DataFrame | None = None, expected: dict | None = None,
+                          max_error_share: float = 0.05, suites: tuple[str, ...] | None = None
+                          ) -> EvidenceCompleteness:
+    """Expected vs received rows and endpoint-error shares per suite and side (see
+    :class:`SuiteEvidence`); a problem for every suite whose rows are missing (received <
+    expected), duplicated or more than expected, or whose error share on either side exceeds
+    ``max_error_share`` (the spec's ``gate.replay_max_error_share``).
+
+    ``expected``: ``{suite: n}`` or ``{suite: {"candidate": n, "baseline": n}}`` (the gate asset
+    passes the golden-set size, corpus × trials, battery × trials and the replay sample); a suite
+    without an expectation is expected to have, for each side, the union of both arms' rows.
+    ``suites`` restricts the suites judged (default: replay, golden and adversarial always —
+    the gate consumes them — scenarios when given, redteam when any external finding exists)."""
+    agents = {"candidate": cand, "baseline": base}
+    frames: dict[str, pl.DataFrame | None] = {"golden": golden, "scenarios": scenarios}
+    rep = _replay_evidence_frame(replay)
+    if rep is not None:
+        frames["replay"] = rep
+    if findings is not None and not findings.is_empty() and "source" in findings.columns:
+        frames["adversarial"] = findings.filter(pl.col("source") == "corpus")
+        ext = findings.filter(pl.col("source") != "corpus")
+        if ext.height:
+            frames["redteam"] = ext
+    else:
+        frames["adversarial"] = findings
+    wanted = suites or tuple(s for s in EVIDENCE_SUITES
+                             if s in frames and (s not in ("scenarios", "redteam") or frames[s] is not None))
+    out, problems = [], []
+    for suite in wanted:
+        ev = _suite_sides(suite, frames.get(suite), agents, expected)
+        out += ev
+        problems += _suite_problems(ev, max_error_share)
+    return EvidenceCompleteness(out, max_error_share, problems)
+
+
 # --------------------------------------------------------------------------- decision
 def config_hash(spec: Any, rules: dict, n_boot: int, seed: int, extra: dict | None = None) -> str:
     canon = json.dumps({"gate": asdict(spec.gate), "rules": rules, "n_boot": n_boot, "seed": seed,
@@ -657,13 +955,22 @@ def decide(spec: Any, golden_results: pl.DataFrame | None, findings: pl.DataFram
            latency_inputs: pl.DataFrame | None, cost_inputs: pl.DataFrame | None, *,
            rules: dict | None = None, decided_at: datetime | None = None, n_boot: int = 2000, seed: int = 0,
            extra_inputs: dict | None = None, manifest_hash: str | None = None,
-           scenario_results: pl.DataFrame | None = None) -> GateDecision:
+           scenario_results: pl.DataFrame | None = None, expected: dict | None = None) -> GateDecision:
     """Apply the spec's criteria (four seed + two validity); see the module docstring for each rule.
 
     ``latency_inputs`` are the replayed conversations of **both** agents (they also feed the
     replay error-rate and model-pin criteria). ``manifest_hash``: the current input-manifest hash;
     when given, every evidence row (golden, findings, replay, and ``scenario_results`` if passed)
-    must carry it, else :class:`StaleResultError` naming the table."""
+    must carry it, else :class:`StaleResultError` naming the table.
+
+    **Evidence completeness first** (:func:`evidence_completeness`): rows missing on either side
+    (received < ``expected``, e.g. 127 of 400 replayed conversations; without ``expected`` the
+    union of both arms' rows is expected) or an endpoint-error share above
+    ``gate.replay_max_error_share`` in any suite → BLOCK with the first reason
+    ``evidence incomplete: …``. The criteria are still computed and recorded (for transparency),
+    but not judged. ``expected``: ``{suite: n | {"candidate": n, "baseline": n}}`` for
+    ``replay`` (conversations), ``golden`` (cases), ``adversarial`` (corpus attempts),
+    ``scenarios`` (trials)."""
     g = spec.gate
     rules = {**DEFAULT_RULES, **(rules or {})}
     base, cand = spec.baseline.version, spec.candidate.version
@@ -689,9 +996,20 @@ def decide(spec: Any, golden_results: pl.DataFrame | None, findings: pl.DataFram
         model_pin_criterion({base: spec.baseline.model, cand: spec.candidate.model}, golden_results,
                             latency_inputs if latency_inputs is not None and "messages" in latency_inputs.columns else None),
     ]
-    decision = "PROMOTE" if all(c.passed for c in crit) else "BLOCK"
-    reasons = ([f"{c.name}: FAIL — {c.reason}" for c in crit if not c.passed] if decision == "BLOCK"
-               else [f"{c.name}: PASS — {c.reason}" for c in crit])
+    evidence = evidence_completeness(base, cand, golden=golden_results, findings=findings, replay=latency_inputs,
+                                     scenarios=scenario_results, expected=expected,
+                                     max_error_share=getattr(g, "replay_max_error_share", 0.05))
+    decision = "PROMOTE" if evidence.complete and all(c.passed for c in crit) else "BLOCK"
+    if not evidence.complete:
+        # named first; every criterion follows (computed, recorded, not judged), then the counts
+        reasons = [evidence.reason,
+                   *[f"{c.name}: FAIL — {c.reason}" for c in crit if not c.passed],
+                   *[f"{c.name}: PASS on incomplete evidence, not judged — {c.reason}" for c in crit if c.passed],
+                   "evidence counts — " + evidence.summary()]
+    else:
+        reasons = ([f"{c.name}: FAIL — {c.reason}" for c in crit if not c.passed] if decision == "BLOCK"
+                   else [f"{c.name}: PASS — {c.reason}" for c in crit])
+        reasons.append(evidence.reason)  # "evidence complete — " and the per-suite, per-side counts
 
     def count(df: pl.DataFrame | None, agent: str) -> int:
         return 0 if df is None or df.is_empty() or "agent_version" not in df.columns else \
@@ -709,6 +1027,7 @@ def decide(spec: Any, golden_results: pl.DataFrame | None, findings: pl.DataFram
         "models_reported": _models(golden_results),
         "rules": rules, "confidence": g.confidence, "n_boot": n_boot, "seed": seed,
         **({"evidence_manifest_hash": manifest_hash} if manifest_hash else {}),
+        **({"expected_rows": expected} if expected else {}),
         **(extra_inputs or {}),
     }
     return GateDecision(
@@ -716,7 +1035,7 @@ def decide(spec: Any, golden_results: pl.DataFrame | None, findings: pl.DataFram
         decided_at=decided_at or datetime.now(UTC).replace(microsecond=0), decision=decision, reasons=reasons,
         criteria=crit, inputs=inputs, config_hash=config_hash(spec, rules, n_boot, seed,
                                                               {"golden_versions": inputs["golden_versions"]}),
-        baseline_version=base, candidate_version=cand,
+        baseline_version=base, candidate_version=cand, evidence=evidence,
     )
 
 

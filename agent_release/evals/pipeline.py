@@ -82,7 +82,11 @@ async def evaluate_release_async(spec: Any, *, agents: dict[str, Any] | None = N
               "scenario_trials": spec.gate.scenario_trials, "adversarial_trials": adversarial_trials,
               "scenario_pass_hat_k": {r["agent_version"]: r["pass_hat_k"] for r in
                                       summary["by_kind"].filter(pl.col("kind") == "all").iter_rows(named=True)}}
-    decision = decide(spec, g, f, lat_in, cost_in, rules=rules, extra_inputs=inputs)
+    # what each suite should have produced per agent: the gate refuses evidence with rows missing
+    expected = {"golden": len(cases), "adversarial": len(probes) * max(1, adversarial_trials),
+                "scenarios": len(scenarios) * spec.gate.scenario_trials}
+    decision = decide(spec, g, f, lat_in, cost_in, rules=rules, extra_inputs=inputs, scenario_results=s,
+                      expected=expected)
     return EvalBundle(g, f, s, summary, lc, decision, inputs)
 
 

@@ -72,6 +72,63 @@ def golden_oc_lines(decision: GateDecision) -> list[str]:
     return out
 
 
+def evidence_rows(decision: GateDecision) -> list[tuple]:
+    """(suite, side, agent, expected, received, endpoint errors, error share, status) per suite and
+    side of the decision's evidence-completeness check (empty for decisions without one)."""
+    ev = getattr(decision, "evidence", None)
+    if ev is None:
+        return []
+    out = []
+    for e in ev.suites:
+        bad = []
+        if e.expected is not None and e.received < e.expected:
+            bad.append(f"{e.missing} missing")
+        if e.duplicates:
+            bad.append(f"{e.duplicates} duplicated")
+        if e.expected_from == "inputs" and e.expected is not None and e.received > e.expected:
+            bad.append("more than expected")
+        if e.error_share > ev.max_error_share + 1e-12:
+            bad.append(f"errors > {ev.max_error_share:.0%}")
+        out.append((e.suite, e.side, e.agent_version, "—" if e.expected is None else f"{e.expected} {e.rows_unit}",
+                    f"{e.received} {e.rows_unit}", f"{e.errors} of {e.units} {e.error_unit}", f"{e.error_share:.1%}",
+                    ", ".join(bad) or "ok"))
+    return out
+
+
+EVIDENCE_HEADER = ("suite", "side", "agent", "expected", "received", "endpoint errors", "error share", "status")
+
+
+def evidence_lines(decision: GateDecision) -> list[str]:
+    """Markdown: the evidence-completeness verdict and the per-suite, per-side table."""
+    rows = evidence_rows(decision)
+    if not rows:
+        return []
+    ev = decision.evidence
+    head = "**Evidence complete**" if ev.complete else "**⛔ Evidence incomplete — the criteria are not judged**"
+    lines = ["", f"{head} (rows expected vs received, endpoint errors after retries per side; limit "
+             f"{ev.max_error_share:.0%} = gate.replay_max_error_share)", "",
+             "| " + " | ".join(EVIDENCE_HEADER) + " |", "|" + "---|" * len(EVIDENCE_HEADER)]
+    lines += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    if not ev.complete:
+        lines += [""] + [f"- {p}" for p in ev.problems]
+    return lines
+
+
+def evidence_html(decision: GateDecision) -> str:
+    """HTML: the same verdict and table (empty for decisions without an evidence check)."""
+    rows = evidence_rows(decision)
+    if not rows:
+        return ""
+    ev = decision.evidence
+    cells = "".join("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in r[:-1])
+                    + f'<td class="{"pass" if r[-1] == "ok" else "fail"}">{_e(r[-1])}</td></tr>' for r in rows)
+    problems = "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>" if ev.problems else ""
+    return (f"<h2>Evidence {'complete' if ev.complete else 'INCOMPLETE — criteria not judged'}</h2>"
+            "<p>Rows expected vs received and endpoint errors (after retries) per suite and side; limit "
+            f"{ev.max_error_share:.0%} (gate.replay_max_error_share).</p><table><tr>"
+            + "".join(f"<th>{_e(h)}</th>" for h in EVIDENCE_HEADER) + "</tr>" + cells + "</table>" + problems)
+
+
 def render_gate_markdown(decision: GateDecision) -> str:
     icon = "✅" if decision.decision == "PROMOTE" else "⛔"
     lines = [f"## {icon} {decision.decision}: {decision.candidate_version} vs {decision.baseline_version}",
@@ -83,14 +140,18 @@ def render_gate_markdown(decision: GateDecision) -> str:
         val, thr = _val_thr(c)
         lines.append(f"| {c.name} | **{c.status}** | {val} | {thr} | {ci} | {c.rule} |")
     lines += ["", "**Reasons**", ""] + [f"- {r}" for r in decision.reasons]
+    lines += evidence_lines(decision)
     lines += golden_oc_lines(decision)
-    flipped = decision.criterion("golden_accuracy").details.get("flipped_pass_to_fail") or []
+    gd = decision.criterion("golden_accuracy").details
+    flipped = gd.get("flipped_pass_to_fail") or []
     if flipped:
-        lines += ["", f"**Golden cases flipped pass→fail ({len(flipped)})**", "",
-                  "| case | intent | locale |", "|---|---|---|"]
-        lines += [f"| {f.get('case_id')} | {f.get('intent', '')} | {f.get('locale', '')} |" for f in flipped[:25]]
+        n_err = gd.get("flipped_pass_to_fail_endpoint_errors", 0)
+        lines += ["", f"**Golden cases flipped pass→fail ({len(flipped)}; {n_err} of them candidate endpoint errors)**",
+                  "", "| case | intent | locale | endpoint error |", "|---|---|---|---|"]
+        lines += [f"| {f.get('case_id')} | {f.get('intent', '')} | {f.get('locale', '')} | {f.get('error') or ''} |"
+                  for f in flipped[:25]]
         if len(flipped) > 25:
-            lines.append(f"| … {len(flipped) - 25} more | | |")
+            lines.append(f"| … {len(flipped) - 25} more | | | |")
     new = decision.criterion("new_high_severity").details.get("new_failures") or []
     if new:
         lines += ["", f"**New high-severity failures ({len(new)})**", "",
@@ -307,8 +368,11 @@ def render_gate_report_html(decision: GateDecision, *, golden_results: pl.DataFr
     new = decision.criterion("new_high_severity").details.get("new_failures") or []
     extra = []
     if flipped:
-        extra.append("<h2>Golden cases flipped pass→fail</h2><table><tr><th>case</th><th>intent</th><th>locale</th></tr>"
-                     + "".join(f"<tr><td>{_e(x.get('case_id'))}</td><td>{_e(x.get('intent', ''))}</td><td>{_e(x.get('locale', ''))}</td></tr>"
+        n_err = decision.criterion("golden_accuracy").details.get("flipped_pass_to_fail_endpoint_errors", 0)
+        extra.append(f"<h2>Golden cases flipped pass→fail ({len(flipped)}; {n_err} of them candidate endpoint errors)</h2>"
+                     "<table><tr><th>case</th><th>intent</th><th>locale</th><th>endpoint error</th></tr>"
+                     + "".join(f"<tr><td>{_e(x.get('case_id'))}</td><td>{_e(x.get('intent', ''))}</td>"
+                               f"<td>{_e(x.get('locale', ''))}</td><td>{_e(x.get('error') or '')}</td></tr>"
                                for x in flipped) + "</table>")
     if new:
         extra.append("<h2>New high-severity failures</h2><table><tr><th>source</th><th>probe</th><th>category</th>"
@@ -347,5 +411,6 @@ def render_gate_report_html(decision: GateDecision, *, golden_results: pl.DataFr
             "<h2>Criteria</h2><table><tr><th>criterion</th><th>result</th><th>value</th><th>threshold</th>"
             "<th>interval</th><th>rule</th><th>reason</th></tr>" + "".join(rows) + "</table>"
             "<h2>Reasons</h2><ul>" + "".join(f"<li>{_e(r)}</li>" for r in decision.reasons) + "</ul>"
+            + evidence_html(decision) +
             '<h2>Charts</h2><div class="charts">' + "".join(charts) + "</div>" + "".join(extra) +
             "</body></html>")
