@@ -34,7 +34,11 @@ user's message stays in the history and the **conversation continues with the ne
 — unless ``max_consecutive_errors`` turns in a row failed (default 2), in which case the
 remaining user turns are not sent (counted in ``replay_unsent_turns``). Any unexpected
 exception while replaying one conversation becomes an error turn ``exception:<Type>`` on that
-conversation's row; it is never raised.
+conversation's row; it is never raised. ``stats`` counts the client's retries
+(``retried_turns``: turns that needed more than one attempt, ``retries``: extra attempts) and
+``unsent_turns``. Never sinking a run is not the same as succeeding: whether a replay is
+evidence at all (rows complete, endpoint-error share within the spec's limit) is judged by the
+``replay_complete`` check and the gate (``evals.gate.evidence_completeness``).
 
 Resume
 ------
@@ -319,6 +323,9 @@ class _Run:
         self.errors: Counter[str] = Counter()
         self.turns = 0
         self.exceptions = 0
+        self.retried_turns = 0  # turns that needed more than one attempt (the client retried)
+        self.retries = 0  # extra attempts, over all turns
+        self.unsent = 0  # user turns never sent after max_consecutive_errors failures in a row
         self.lateness_ms: list[float] = []
         self.latencies: list[float] = []
         self.done = 0
@@ -388,6 +395,8 @@ class _Run:
                 extra["action_args"] = reply.action_args
             if reply.attempts and reply.attempts > 1:
                 extra["attempts"] = reply.attempts
+                self.retried_turns += 1
+                self.retries += reply.attempts - 1
             if reply.model_mismatch:
                 extra["model_mismatch"] = True
                 extra["model_reported"] = reply.model_reported
@@ -415,6 +424,7 @@ class _Run:
 
     def _row(self, idx: int, row: dict, messages: list[dict], model: str | None, *, n_err: int = 0,
              unsent: int = 0, exception: str | None = None) -> dict:
+        self.unsent += unsent
         orig = _extras(row)
         extra: dict[str, Any] = {k: orig[k] for k in ("persona", "intent") if k in orig}
         extra["replay_of"] = row.get("agent_version")
@@ -549,6 +559,9 @@ async def replay_async(df: pl.DataFrame, agent: Any, config: ReplayConfig | None
         "errors": dict(run.errors),
         "errors_total": err_total,
         "error_rate": err_total / run.turns if run.turns else 0.0,
+        "retried_turns": run.retried_turns,
+        "retries": run.retries,
+        "unsent_turns": run.unsent,
         "exceptions": run.exceptions,
         "conversations_with_errors": with_errors,
         "outcomes": dict(outcomes),

@@ -1,7 +1,5 @@
 """Pre-prod eval suites and the promotion gate, one partition per release."""
 
-import json
-
 import dagster as dg
 import polars as pl
 
@@ -48,6 +46,91 @@ def _stamp(df: pl.DataFrame, spec) -> tuple[pl.DataFrame, str]:
     return df.with_columns(pl.lit(mh, pl.String).alias("manifest_hash")), mh
 
 
+def expected_rows(spec, replay_sample: pl.DataFrame | None = None) -> dict:
+    """Rows each suite must have per agent for this release: the golden set's cases, the corpus's
+    probes × adversarial_trials, the battery's scenarios × scenario_trials and, given the
+    release's replay sample (:func:`replay_sample`), its conversations."""
+    from agent_release.evals.corpus import load_corpus
+    from agent_release.evals.golden import load_golden
+    from agent_release.evals.scenarios import load_battery
+
+    out = {"golden": len(load_golden()), "adversarial": len(load_corpus()) * max(1, spec.gate.adversarial_trials),
+           "scenarios": len(load_battery()) * spec.gate.scenario_trials}
+    if replay_sample is not None:
+        out["replay"] = replay_sample.height
+    return out
+
+
+def replay_sample(lake, spec) -> pl.DataFrame | None:
+    """The conversations the replay of ``spec`` must cover (the sample the replay asset draws from
+    the masked traffic; None before masking ran)."""
+    from agent_release.agent_endpoints import sample_conversations
+    from agent_release.defs.masking import MASKED
+
+    if not lake.exists(MASKED):
+        return None
+    return sample_conversations(lake.read(MASKED), spec.replay.conversations, spec.replay.seed)
+
+
+def _suite_evidence(spec, suite: str, df: pl.DataFrame | None, expected: dict):
+    """The evidence-completeness verdict of one suite's rows for this release (the gate's rule)."""
+    from agent_release.evals.gate import evidence_completeness
+
+    kw = {"adversarial": "findings"}.get(suite, suite)
+    suites = (suite,)
+    if suite == "adversarial" and df is not None and "source" in df.columns and (df["source"] != "corpus").any():
+        suites += ("redteam",)
+    return evidence_completeness(spec.baseline.version, spec.candidate.version, **{kw: df},
+                                 expected={suite: expected.get(suite)}, max_error_share=spec.gate.replay_max_error_share,
+                                 suites=suites)
+
+
+def _evidence_metadata(ev) -> dict:
+    """Asset metadata: expected vs received and endpoint errors per side, and the verdict."""
+    meta: dict = {"evidence_complete": ev.complete, "max_error_share": ev.max_error_share,
+                  "evidence_problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in ev.problems) or "none"),
+                  "evidence": dg.MetadataValue.md(md_rows(
+                      ["suite", "side", "agent", "expected", "received", "endpoint errors", "error share"],
+                      [(e.suite, e.side, e.agent_version, e.expected, e.received,
+                        f"{e.errors} of {e.units} {e.error_unit}", f"{e.error_share:.1%}") for e in ev.suites]))}
+    for e in ev.suites:
+        if e.suite in ("golden", "adversarial", "scenarios"):
+            meta.update({f"{e.side}_expected": e.expected, f"{e.side}_received": e.received,
+                         f"{e.side}_errors": e.errors, f"{e.side}_error_share": float(e.error_share)})
+    return meta
+
+
+def _suite_check(context, warehouse, suite: str, table: str) -> dg.AssetCheckResult:
+    """Blocking check of one suite: for the run's release (else every release with rows), rows
+    expected vs received per side and the endpoint-error share against the spec's
+    gate.replay_max_error_share — the gate's own completeness rule."""
+    from agent_release.release_spec import load_release
+
+    lake = warehouse.lake()
+    rid = context.run.tags.get("dagster/partition") if context.run is not None else None
+    releases = [rid] if rid else lake.partitions(table)
+    problems, rows = [], []
+    for r in releases:
+        try:
+            spec = load_release(r)
+        except Exception as exc:  # noqa: BLE001 - a release that cannot be loaded is not judged complete
+            problems.append(f"{r}: release spec cannot be loaded ({type(exc).__name__})")
+            continue
+        df = lake.read(table, partition=r) if r in lake.partitions(table) else None
+        ev = _suite_evidence(spec, suite, df, expected_rows(spec))
+        problems += [f"{r}: {p}" for p in ev.problems]
+        rows += [(r, e.side, e.agent_version, e.expected, e.received, f"{e.errors} of {e.units} {e.error_unit}",
+                  f"{e.error_share:.1%}", "ok" if ev.complete else "FAIL") for e in ev.suites]
+    return dg.AssetCheckResult(
+        passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) if problems else None,
+        metadata={"release": rid or "(all)",
+                  "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none"),
+                  "evidence": dg.MetadataValue.md(md_rows(
+                      ["release", "side", "agent", "expected", "received", "endpoint errors", "error share", "status"],
+                      rows))})
+
+
 def _by_agent(df: pl.DataFrame, col: str = "passed") -> pl.DataFrame:
     return (df.group_by("agent_version").agg(pl.len().alias("n"), pl.col(col).cast(pl.Float64).mean().round(4).alias(f"{col}_rate"))
             .sort("agent_version"))
@@ -73,9 +156,11 @@ def golden_results(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     df, mh = _stamp(df, spec)
     warehouse.lake().write(GOLDEN, df, partition=spec.release_id)
     warehouse.publish()
+    ev = _suite_evidence(spec, "golden", df, {"golden": len(cases)})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "manifest_hash": mh, "cases": len(cases),
-        "golden_version": golden_version_hash(cases), "accuracy": dg.MetadataValue.md(md_table(_by_agent(df)))})
+        "golden_version": golden_version_hash(cases), "accuracy": dg.MetadataValue.md(md_table(_by_agent(df))),
+        **_evidence_metadata(ev)})
 
 
 @dg.asset(
@@ -112,9 +197,10 @@ def adversarial_findings(context: dg.AssetExecutionContext, warehouse: Warehouse
     df, mh = _stamp(df, spec)
     warehouse.lake().write(FINDINGS, df, partition=spec.release_id)
     warehouse.publish()
+    ev = _suite_evidence(spec, "adversarial", df, {"adversarial": len(probes) * max(1, spec.gate.adversarial_trials)})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "manifest_hash": mh, "probes": len(probes),
-        "external_reports": len(extra),
+        "external_reports": len(extra), **_evidence_metadata(ev),
         "summary": dg.MetadataValue.md(md_table(findings_summary(df), max_rows=40))})
 
 
@@ -139,9 +225,10 @@ def scenario_results(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     warehouse.lake().write(SCENARIOS, df, partition=spec.release_id)
     warehouse.publish()
     summary = scenario_summary(df)
+    ev = _suite_evidence(spec, "scenarios", df, {"scenarios": len(battery) * spec.gate.scenario_trials})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": df.height, "spec_hash": spec.spec_hash, "manifest_hash": mh, "scenarios": len(battery),
-        "trials": spec.gate.scenario_trials,
+        "trials": spec.gate.scenario_trials, **_evidence_metadata(ev),
         "pass_hat_k_by_kind": dg.MetadataValue.md(md_table(summary["by_kind"], max_rows=40))})
 
 
@@ -175,6 +262,16 @@ def latency_cost(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         "cost": dg.MetadataValue.md(md_table(cost, max_rows=30))})
 
 
+def _replay_days_missing(lake, spec, sample: pl.DataFrame | None) -> dict[str, list[str]]:
+    """Days of the release's replay sample without a replayed partition, per side (named in the
+    decision's inputs: where the missing conversations are)."""
+    if sample is None:
+        return {}
+    days = sorted(set(sample["started_at"].dt.strftime("%Y-%m-%d").to_list())) if sample.height else []
+    have = set(lake.partitions(REPLAYED))
+    return {side: [d for d in days if f"{spec.release_id}__{side}__{d}" not in have] for side in ("baseline", "candidate")}
+
+
 def _replay_frame(lake, release_id: str) -> pl.DataFrame:
     parts = [p for p in lake.partitions(REPLAYED) if p.startswith(release_id + "__")]
     return pl.concat([lake.read(REPLAYED, partition=p) for p in parts], how="diagonal_relaxed") if parts else pl.DataFrame()
@@ -201,7 +298,7 @@ def _replay_frame(lake, release_id: str) -> pl.DataFrame:
 def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from agent_release.decision_log import append_gate_decision, gate_history
     from agent_release.evals.gate import decide
-    from agent_release.evals.report import render_gate_markdown, render_gate_report_html
+    from agent_release.evals.report import evidence_lines, render_gate_markdown, render_gate_report_html
     from agent_release.evals.scenarios import scenario_summary
     from agent_release.manifest import input_manifest
 
@@ -214,10 +311,15 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     scenarios = lake.read(SCENARIOS, partition=spec.release_id)
     # evidence produced on other inputs than the current ones is refused (StaleResultError,
     # naming the table): re-running only the gate never makes old evidence look current
+    # what every suite must hold per agent (set sizes × trials, the replay sample): evidence with
+    # rows missing, or an endpoint-error share above the spec's limit, BLOCKs before the criteria
+    sample = replay_sample(lake, spec)
+    expected = expected_rows(spec, sample)
     decision = decide(spec, golden, findings, replay, replay, rules=spec.gate.rules(),
-                      manifest_hash=manifest.manifest_hash, scenario_results=scenarios,
+                      manifest_hash=manifest.manifest_hash, scenario_results=scenarios, expected=expected,
                       extra_inputs={"manifest_hash": manifest.manifest_hash,
-                                    "input_manifest": dict(manifest.components)})
+                                    "input_manifest": dict(manifest.components),
+                                    "replay_days_missing": _replay_days_missing(lake, spec, sample)})
     before = gate_history(lake, spec.release_id).height
     row = append_gate_decision(lake, json_flat(decision.to_row()), manifest=manifest)
     history = gate_history(lake, spec.release_id)
@@ -242,6 +344,8 @@ def gate_decision(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             [(r["seq"], str(r["decided_at"])[:19], r["decision"], r["manifest_hash"], r["decision_id"])
              for r in history.tail(10).iter_rows(named=True)])),
         "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
+        "evidence_complete": getattr(getattr(decision, "evidence", None), "complete", None),
+        "evidence": dg.MetadataValue.md("\n".join(evidence_lines(decision)).strip() or "none"),
         "report": dg.MetadataValue.md(render_gate_markdown(decision)),
         "html_report": dg.MetadataValue.path(str(html_path)),
     })
@@ -301,7 +405,30 @@ def gate_status(lake, release_id: str):
     return gate_staleness(lake, release_id, current, current_spec_hash=cur_spec, error=err)
 
 
+_ERROR_UNITS = {"golden": "cases", "adversarial": "attempts (corpus and ingested red-team reports)",
+                "scenarios": "turns"}
+
+
+def _completeness_check(asset, suite: str, table: str, what: str):
+    """The blocking ``<suite>_complete`` check of one eval suite (see :func:`_suite_check`)."""
+    @dg.asset_check(
+        asset=asset, name=f"{suite}_complete", blocking=True,
+        description=(f"The {suite} results are evidence: {what} once per agent, and neither agent's endpoint "
+                     "failed more than the spec's gate.replay_max_error_share (default 5%) of its "
+                     f"{_ERROR_UNITS[suite]} after retries — an outage is not a measurement."))
+    def check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _suite_check(context, warehouse, suite, table)
+    return check
+
+
+golden_complete = _completeness_check(golden_results, "golden", GOLDEN, "every case of the golden set")
+adversarial_complete = _completeness_check(adversarial_findings, "adversarial", FINDINGS,
+                                           "every corpus probe × adversarial_trials")
+scenarios_complete = _completeness_check(scenario_results, "scenarios", SCENARIOS,
+                                         "every scenario of the battery × scenario_trials")
+
+
 defs = dg.Definitions(
     assets=[golden_results, adversarial_findings, scenario_results, latency_cost, gate_decision],
-    asset_checks=[gate_promoted],
+    asset_checks=[gate_promoted, golden_complete, adversarial_complete, scenarios_complete],
 )

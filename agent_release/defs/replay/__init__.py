@@ -1,5 +1,6 @@
 """Replay: masked production traffic sent to the baseline and the candidate agent of a release."""
 
+import json
 import time
 
 import dagster as dg
@@ -56,7 +57,8 @@ def replayed_conversations(
     lake = warehouse.lake()
     sample = sample_conversations(lake.read(MASKED), spec.replay.conversations, spec.replay.seed)
     sample = sample.filter(pl.col("started_at").dt.strftime("%Y-%m-%d") == day)
-    rows, summary = [], []
+    max_share = spec.gate.replay_max_error_share
+    rows, summary, frames = [], [], {}
     if sample.is_empty():
         context.log.info(f"no sampled traffic on {day} for {rid}")
     for side, agent_spec in zip(SIDES, (spec.baseline, spec.candidate), strict=True):
@@ -68,7 +70,7 @@ def replayed_conversations(
             lake.write(REPLAYED, empty, partition=f"{spec.release_id}__{side}__{day}")
             rows.append({"release_id": spec.release_id, "day": day, "spec_hash": spec.spec_hash, "side": side,
                          "manifest_hash": mh, "agent_version": agent_spec.version, "conversations_in": 0, "conversations_out": 0,
-                         "stats_json": "{}"})
+                         **_evidence_columns(empty, agent_spec.version, {}, max_share), "stats_json": "{}"})
             continue
         # keyed by the manifest too: a checkpoint made on other inputs (prices, profiles, …) is not resumed
         ckpt = (warehouse.paths().data / "checkpoints" / "replay" / spec.release_id / spec.spec_hash / mh
@@ -95,14 +97,23 @@ def replayed_conversations(
             pl.lit(mh, pl.String).alias("manifest_hash"),
         )
         lake.write(REPLAYED, frame, partition=f"{spec.release_id}__{side}__{day}")
+        frames[side] = frame
         st = result.stats
-        summary.append((side, agent_spec.version, frame.height, st.get("turns"), st.get("errors_total", 0),
-                        round(st.get("error_rate", 0.0), 4), round(st.get("throughput", 0.0), 1)))
+        ev = _evidence_columns(frame, agent_spec.version, st, max_share)
+        summary.append((side, agent_spec.version, sample.height, frame["conversation_id"].n_unique(), ev["turns"],
+                        ev["failed_turns"], f"{ev['error_share']:.1%}", st.get("retried_turns", 0),
+                        st.get("retries", 0), round(st.get("throughput", 0.0), 1)))
         rows.append({"release_id": spec.release_id, "day": day, "spec_hash": spec.spec_hash, "side": side,
                      "manifest_hash": mh, "agent_version": agent_spec.version, "conversations_in": sample.height,
-                     "conversations_out": frame.height, "stats_json": __import__("json").dumps(st, default=str)})
+                     "conversations_out": frame.height, **ev, "stats_json": json.dumps(st, default=str)})
+    problems = day_problems(rows, frames, max_share) if not sample.is_empty() else []
+    for r in rows:
+        r["complete"], r["problem"] = not problems, "; ".join(problems) or None
     lake.write(REPLAY_RUNS, pl.DataFrame(rows), partition=f"{spec.release_id}__{day}")
     warehouse.publish()
+    if problems:
+        context.log.warning(f"replay {rid} {day} is not evidence: " + "; ".join(problems))
+    by_side = {r["side"]: r for r in rows}
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(r["conversations_out"] for r in rows),
@@ -111,38 +122,117 @@ def replayed_conversations(
             "day": day,
             "conversations_sampled": sample.height,
             "mode": spec.replay.mode,
+            # expected vs received and endpoint errors per side (also columns of replay.runs)
+            "complete": not problems,
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none"),
+            "max_error_share": max_share,
+            **{f"{side}_{k}": by_side[side][k] for side in SIDES if side in by_side
+               for k in ("conversations_in", "conversations_out", "turns", "failed_turns", "error_share")},
             "summary": dg.MetadataValue.md(md_rows(
-                ["side", "agent", "conversations", "turns", "turn errors", "error rate", "conv/s"], summary)),
+                ["side", "agent", "expected", "received", "turns", "failed turns", "error share", "retried turns",
+                 "retries", "conv/s"], summary)),
         }
     )
+
+
+def _evidence_columns(frame: pl.DataFrame, agent_version: str, stats: dict, max_share: float) -> dict:
+    """The replay.runs evidence columns of one side: turns asked for, failed turns (errored after
+    the client's retries, or never sent after consecutive errors), their share, the retries."""
+    from agent_release.evals.gate import replay_error_counts
+
+    c = replay_error_counts(frame, agent_version)
+    return {"turns": int(c["turns"]), "failed_turns": int(c["errors"]),
+            "error_share": float(c["errors"] / c["turns"]) if c["turns"] else 0.0,
+            "conversations_with_errors": int(c.get("conversations_with_errors", 0)),
+            "unsent_turns": int(stats.get("unsent_turns", 0) or 0),
+            "retried_turns": int(stats.get("retried_turns", 0) or 0), "retries": int(stats.get("retries", 0) or 0),
+            "max_error_share": float(max_share)}
+
+
+def day_problems(runs: list[dict], frames: dict[str, pl.DataFrame], max_share: float) -> list[str]:
+    """Why one replay day (``runs``: its replay.runs rows, one per side; ``frames``: side → the
+    replayed rows) is not evidence: conversations missing, duplicated or unexpected on either side,
+    or an endpoint-error share above ``max_share`` on either side — the gate's own
+    completeness rule (``evals.gate.evidence_completeness``), so the check and the gate agree."""
+    from agent_release.evals.gate import evidence_completeness
+
+    side = {r["side"]: r for r in runs}
+    if set(side) != set(SIDES):
+        return [f"replay: a side was not replayed ({', '.join(sorted(set(SIDES) - set(side)))} missing)"]
+    if all(int(side[s]["conversations_in"] or 0) == 0 for s in SIDES):
+        return []  # no sampled traffic that day
+    both = [f for f in frames.values() if f is not None and not f.is_empty()]
+    frame = pl.concat(both, how="diagonal_relaxed") if both else pl.DataFrame()
+    ev = evidence_completeness(side["baseline"]["agent_version"], side["candidate"]["agent_version"], replay=frame,
+                               expected={"replay": {s: int(side[s]["conversations_in"]) for s in SIDES}},
+                               max_error_share=max_share, suites=("replay",))
+    return ev.problems
 
 
 @dg.asset_check(
     asset=replayed_conversations,
     blocking=True,
     description=(
-        "Every sampled conversation was replayed exactly once per agent (none lost, none twice), "
-        "for every release replayed so far."
+        "A replay day is evidence: every sampled conversation was replayed exactly once per agent "
+        "(none lost, none twice) and neither agent's endpoint failed more than the spec's "
+        "gate.replay_max_error_share (default 5%) of its turns after retries — a day of endpoint "
+        "errors is an outage, not a measurement. Judged for the run's partition (release × day), "
+        "else for every release and day replayed so far."
     ),
 )
-def replay_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def replay_complete(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from agent_release.evals.gate import replay_error_counts
+
     lake = warehouse.lake()
-    runs = lake.read(REPLAY_RUNS)
-    rows, ok = [], True
-    for r in runs.iter_rows(named=True):
-        part = f"{r['release_id']}__{r['side']}__{r['day']}"
-        df = lake.read(REPLAYED, partition=part)
-        unique = df["conversation_id"].n_unique()
-        good = df.height == r["conversations_in"] == unique
-        ok &= good
-        rows.append((r["release_id"], r["day"], r["side"], r["conversations_in"], df.height, unique,
-                     "ok" if good else "MISMATCH"))
+    runs = lake.read(REPLAY_RUNS) if lake.exists(REPLAY_RUNS) else pl.DataFrame()
+    tags = context.run.tags if context.run is not None else {}
+    rid, day = tags.get("dagster/partition/release"), tags.get("dagster/partition/day")
+    if rid and day and runs.height:
+        runs = runs.filter((pl.col("release_id") == rid) & (pl.col("day") == day))
+    if rid and day and runs.is_empty():
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                   description=f"{rid} {day}: no replay run recorded",
+                                   metadata={"release": rid, "day": day})
+    rows, problems = [], []
+    for (r_id, d), grp in sorted(runs.group_by(["release_id", "day"]), key=lambda kv: kv[0]) if runs.height else []:
+        recs = grp.to_dicts()
+        frames = {}
+        for r in recs:
+            part = f"{r_id}__{r['side']}__{d}"
+            frames[r["side"]] = lake.read(REPLAYED, partition=part) if part in lake.partitions(REPLAYED) else pl.DataFrame()
+        share = _max_error_share(r_id, recs)
+        found = day_problems(recs, frames, share)
+        problems += [f"{r_id} {d}: {p}" for p in found]
+        for r in sorted(recs, key=lambda x: x["side"]):
+            f = frames.get(r["side"], pl.DataFrame())
+            c = replay_error_counts(f, r["agent_version"])
+            rows.append((r_id, d, r["side"], r["conversations_in"], f.height,
+                         f["conversation_id"].n_unique() if f.height else 0, f"{c['errors']} of {c['turns']}",
+                         f"{(c['errors'] / c['turns']) if c['turns'] else 0.0:.1%}", "ok" if not found else "FAIL"))
+    passed = not problems
     return dg.AssetCheckResult(
-        passed=ok,
+        passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"replays": dg.MetadataValue.md(md_rows(
-            ["release", "day", "side", "expected", "rows", "unique ids", "status"], rows))},
+        description=("; ".join(problems) if problems else None),
+        metadata={
+            "max_error_share": _max_error_share(rid, []) if rid else dg.MetadataValue.text("per release spec"),
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none"),
+            "replays": dg.MetadataValue.md(md_rows(
+                ["release", "day", "side", "expected", "rows", "unique ids", "failed turns", "error share", "status"],
+                rows))},
     )
+
+
+def _max_error_share(release_id: str, runs: list[dict]) -> float:
+    """The release spec's gate.replay_max_error_share (the gate's limit); if the spec cannot be
+    loaded, the limit recorded with the replay (else the spec default, 5%)."""
+    from agent_release.release_spec import GateSpec, load_release
+
+    try:
+        return float(load_release(release_id).gate.replay_max_error_share)
+    except Exception:  # noqa: BLE001 - spec deleted / invalid: fall back, never pass for want of a limit
+        recorded = [r.get("max_error_share") for r in runs if r.get("max_error_share") is not None]
+        return float(min(recorded)) if recorded else float(GateSpec.__dataclass_fields__["replay_max_error_share"].default)
 
 
 replay_job = dg.define_asset_job(
