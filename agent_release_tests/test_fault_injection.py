@@ -335,3 +335,33 @@ def test_the_live_spec_is_recoverable_after_the_file_is_deleted(world):
     assert w.problem == "spec_invalid" and w.spec is not None and w.spec.spec_hash == spec.spec_hash
     assert w.spec.canary == spec.canary and w.spec.rollout == spec.rollout
 
+
+
+def test_at_100pct_with_no_recorded_reference_the_canary_baseline_is_the_reference_never_0(world, monkeypatch):
+    """No rollout row recorded a baseline (e.g. the flag was set to 100% by hand): the reference is
+    the canary's baseline cohort — a healthy candidate at the baseline's error rate is not pulled,
+    while a candidate 2 points above it (still under the spec's 5% cap, so the absolute rule alone
+    would not see it) is."""
+    import agent_release.decision_log as dl
+    from agent_release.flags import backend_for
+    from agent_release.rollout import store
+    from agent_release.rollout.watch import guardrail_tick
+
+    spec, lake, live, home = world
+    frame = _bad_traffic(spec, lake, 50.0, error_delta=0.0, monkeypatch=monkeypatch, step_index=2)
+    base = frame.filter(pl.col("agent_version") == spec.baseline.version)
+    from agent_release.rollout import traffic as tr
+
+    b = tr.summarize(tr.facts(base, spec), T0, T0 + timedelta(hours=12)).baseline.error_rate
+    monkeypatch.setattr(dl, "canary_look_metrics", lambda lake, rid: pl.DataFrame(
+        {"name": ["error_rate"], "value_baseline": [b], "as_of": [T0]}))
+    assert store.reference_baseline(lake, RID, spec.spec_hash)[0] == pytest.approx(b)
+    backend = backend_for(spec)
+    backend.set_percentage(spec.rollout.flag_name, 100.0, reason="set by hand", actor="test", release_id=RID)
+    _bad_traffic(spec, lake, 100.0, error_delta=0.0, monkeypatch=monkeypatch)
+    tick = guardrail_tick(spec, backend, lake, actor="sensor:rollout_guardrail_sensor")
+    assert backend.percentage(spec.rollout.flag_name) == 100.0, tick.message
+    assert "0.00%" not in tick.message
+    _bad_traffic(spec, lake, 100.0, error_delta=0.02, monkeypatch=monkeypatch)
+    tick = guardrail_tick(spec, backend, lake, actor="sensor:rollout_guardrail_sensor")
+    assert tick.action == "rollback" and "reference" in tick.message and backend.percentage(spec.rollout.flag_name) == 0.0, tick.message

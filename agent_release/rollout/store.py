@@ -246,10 +246,11 @@ def reference_baseline(lake, release_id: str, spec_hash: str | None = None,
     """The reference baseline (error rate, cost per resolution) of the release: the one recorded in
     the thresholds of the latest decision row that has one — rows of ``spec_hash`` first, then any
     row of the release measured on the same ``baseline_version`` (a spec edit must not lose the
-    reference). ``(None, None, why)`` when none is known: callers must not assume 0."""
+    reference) — else the canary's baseline cohort. ``(None, None, why)`` when none is known:
+    callers must not assume 0."""
     d = read_decisions(lake, release_id)
     if d.height == 0:
-        return None, None, "no decision recorded"
+        return canary_reference_baseline(lake, release_id)
     rows = d.sort("seq", descending=True).to_dicts()
     order = ([r for r in rows if r["spec_hash"] == spec_hash] if spec_hash else []) + [
         r for r in rows if not spec_hash or r["spec_hash"] != spec_hash]
@@ -264,4 +265,24 @@ def reference_baseline(lake, release_id: str, spec_hash: str | None = None,
             continue
         return (float(t["baseline_error_rate"]), t.get("baseline_cost_per_resolution"),
                 f"recorded at {r['decision']} of step {r['step_index']} ({str(r['data_time'])[:16]})")
-    return None, None, "no recorded reference baseline"
+    return canary_reference_baseline(lake, release_id)
+
+
+def canary_reference_baseline(lake, release_id: str) -> tuple[float | None, float | None, str]:
+    """The baseline cohort as the canary's latest look measured it (its ``error_rate`` and, when an
+    exit metric, ``cost_per_resolution``): the reference of last resort when no rollout step recorded
+    one. ``(None, None, why)`` when the canary did not measure it."""
+    from agent_release.decision_log import canary_look_metrics
+
+    try:
+        m = canary_look_metrics(lake, release_id)
+    except Exception:  # noqa: BLE001 - no canary tables: no reference, never 0
+        return None, None, "no recorded reference baseline"
+    if m.is_empty() or "name" not in m.columns:
+        return None, None, "no recorded reference baseline"
+    vals = {r["name"]: r.get("value_baseline") for r in m.to_dicts()}
+    b = vals.get("error_rate")
+    if b is None:
+        return None, None, "no recorded reference baseline (the canary's exit metrics have no error_rate)"
+    as_of = str(m["as_of"][0])[:16] if "as_of" in m.columns else "?"
+    return float(b), vals.get("cost_per_resolution"), f"the canary's baseline cohort (look of {as_of})"
