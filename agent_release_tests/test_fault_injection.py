@@ -365,3 +365,26 @@ def test_at_100pct_with_no_recorded_reference_the_canary_baseline_is_the_referen
     _bad_traffic(spec, lake, 100.0, error_delta=0.02, monkeypatch=monkeypatch)
     tick = guardrail_tick(spec, backend, lake, actor="sensor:rollout_guardrail_sensor")
     assert tick.action == "rollback" and "reference" in tick.message and backend.percentage(spec.rollout.flag_name) == 0.0, tick.message
+
+
+def test_the_guardrail_action_run_confirms_a_rollback_and_pulls_again_if_the_flag_is_back_on(world, monkeypatch):
+    from agent_release.defs.resources import WarehouseResource
+    from agent_release.defs.rollout import FlagBackendResource, guardrail_action_job, rollout_guardrail_sensor
+
+    spec, lake, live, home = world
+    backend = live(50.0, 2)
+    _bad_traffic(spec, lake, 50.0, error_delta=0.055, monkeypatch=monkeypatch, step_index=2)
+    res = rollout_guardrail_sensor(_sensor_ctx())
+    assert backend.percentage(spec.rollout.flag_name) == 0.0
+    req = res.run_requests[0]
+    # someone turns the flag back on by hand before the run starts
+    backend.set_percentage(spec.rollout.flag_name, 50.0, reason="oops", actor="cli:someone", release_id=RID)
+    inst = dg.DagsterInstance.ephemeral()
+    inst.add_dynamic_partitions("releases", [RID])
+    out = guardrail_action_job.execute_in_process(
+        run_config=req.run_config, partition_key=req.partition_key, instance=inst,
+        resources={"warehouse": WarehouseResource(), "flag_backend": FlagBackendResource()})
+    assert out.success
+    assert backend.percentage(spec.rollout.flag_name) == 0.0  # the decision stands: pulled again
+    obs = [e for e in out.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    assert obs and "ROLLBACK" in str(obs[-1].event_specific_data.asset_observation.metadata["decision"])

@@ -570,6 +570,7 @@ def _spec_alert(context, w, flag_backend, warehouse, lake, actor: str, events: l
 
 @dg.sensor(
     name="model_version_pin_sensor", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[guardrail_action_job],
     description=("Model versions are pinned: compares the model id live traffic reports (per arm) with the "
                  "release spec. A change freezes the rollout (no further step; the flag stays and the "
                  "guardrail sensor keeps watching) and opens a new release data/releases/<id>-model-<model>.yaml "
@@ -582,6 +583,7 @@ def model_version_pin_sensor(context: dg.SensorEvaluationContext, warehouse: War
     lake = warehouse.lake()
     actor = "sensor:model_version_pin_sensor"
     events, msgs, new = [], [], []
+    runs: list[dg.RunRequest] = []
     for spec in _releases(context, lake):
         try:
             tick = model_pin_tick(spec, flag_backend.for_spec(spec, warehouse), lake, actor=actor,
@@ -592,6 +594,7 @@ def model_version_pin_sensor(context: dg.SensorEvaluationContext, warehouse: War
         msgs.append(tick.message)
         if tick.action == "freeze":
             context.log.warning(tick.message)
+            _act(runs, spec.release_id, tick.details.get("decision"))
             new.append(tick.details["new_release_id"])
             events.append(_observation(spec.release_id, frozen=tick.message[:2000],
                                        new_release_id=tick.details["new_release_id"]))
@@ -600,7 +603,8 @@ def model_version_pin_sensor(context: dg.SensorEvaluationContext, warehouse: War
     if events:
         warehouse.publish()
     return dg.SensorResult(
-        skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events,
+        run_requests=runs or None, skip_reason=None if runs else ("; ".join(msgs)[:4000] or "no release registered"),
+        asset_events=events,
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(RELEASES, new)] if new else None)
 
 
