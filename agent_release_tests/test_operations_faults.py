@@ -256,3 +256,98 @@ def test_step_death_is_armed_only_in_the_run_processes_direct_children(monkeypat
     assert executors._die_with_run_if_step_process() is None  # not a multiprocessing child: untouched
     monkeypatch.setenv(executors.RUN_PID_ENV, "not-a-pid")
     assert executors._die_with_run_if_step_process() is None
+
+
+# ------------------------------------------------------------------ run monitoring (instance config)
+DEPLOY = ROOT / "deploy"
+
+NAP_JOB = textwrap.dedent(
+    """
+    import time
+    import dagster as dg
+
+    @dg.op
+    def nap():
+        time.sleep(300)
+
+    @dg.job
+    def napping():
+        nap()
+
+    napping.execute_in_process(instance=dg.DagsterInstance.get())
+    """
+)
+
+
+def _home_with(tmp_path: Path, yaml_name: str) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_bytes((DEPLOY / yaml_name).read_bytes())  # verbatim
+    return home
+
+
+def test_the_shipped_instance_config_enables_run_monitoring_and_loads_as_a_valid_instance(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from agent_release.defs.executors import LocalRunLauncher
+
+    monkeypatch.setenv("DAGSTER_HOME", str(_home_with(tmp_path, "dagster.yaml")))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_max_resume_run_attempts == 0
+        assert 0 < instance.run_monitoring_poll_interval_seconds <= 60
+        assert instance.run_monitoring_start_timeout_seconds > 0
+        assert isinstance(instance.run_launcher, LocalRunLauncher)
+        assert instance.run_launcher.supports_check_run_worker_health
+
+
+def test_the_postgres_instance_config_enables_run_monitoring_and_validates(tmp_path):
+    from dagster._core.instance.config import dagster_instance_config
+
+    config, _ = dagster_instance_config(str(_home_with(tmp_path, "dagster.postgres.yaml")))
+    mon = config["run_monitoring"]
+    assert mon["enabled"] and mon["max_resume_run_attempts"] == 0 and mon["max_runtime_seconds"] > 0
+    assert "run_launcher" not in config  # Dagster's default launcher: several hosts share this instance
+
+
+def test_a_run_whose_process_is_sigkilled_ends_failure_through_run_monitoring(tmp_path):
+    """A run executed in-process (as `make run` does) on the shipped instance config; its process
+    is SIGKILLed; one pass of Dagster's run monitoring (what the daemon does every
+    poll_interval_seconds) marks it FAILURE. A live run next to it stays STARTED."""
+    import logging
+
+    import dagster as dg
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    home = _home_with(tmp_path, "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    procs = [subprocess.Popen([sys.executable, "-c", NAP_JOB], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                runs = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                if len(runs) == 2:
+                    break
+                time.sleep(0.2)
+            assert len(runs) == 2, "the runs never started"
+            pid_of = {r.dagster_run.run_id: instance.get_records_for_run(
+                r.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_START).records[0].event_log_entry.dagster_event.pid
+                for r in runs}
+            killed = next(rid for rid, pid in pid_of.items() if pid == procs[0].pid)
+            procs[0].kill()
+            procs[0].wait()
+            for r in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+                monitor_started_run(instance, None, r, logging.getLogger("test"))
+            assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
+            alive = next(rid for rid in pid_of if rid != killed)
+            assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
+            failure = instance.get_records_for_run(killed, of_type=dg.DagsterEventType.RUN_FAILURE).records
+            assert f"pid {procs[0].pid}) is gone" in failure[0].event_log_entry.dagster_event.message
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+

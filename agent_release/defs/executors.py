@@ -24,6 +24,15 @@ Dagster step process does), asks the kernel to SIGKILL it the moment its parent 
 (:func:`die_with_parent`: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` on Linux; elsewhere a watchdog
 thread polling ``os.getppid()``). In-process execution has no child and does nothing; Celery
 steps run in their worker, not under the run process, and are not affected.
+
+Runs whose process was killed end as FAILURE. Dagster's run monitoring (the daemon, which
+``dagster dev`` / ``make ui`` starts) can only tell a dead run worker from a live one through the
+run launcher, and the ``DefaultRunLauncher`` cannot (a kill -9'd run stays STARTED forever).
+:class:`LocalRunLauncher` (deploy/dagster.yaml) is the default launcher plus that health check
+for one machine: the process that started a run (the pid of its RUN_START event) is looked up on
+this host; gone, a zombie, or a newer process under a reused pid means the run worker died, and
+the monitoring daemon marks the run FAILURE within ``poll_interval_seconds``. That covers
+``make run`` (execute_in_process) as well as runs launched from the UI.
 """
 
 from __future__ import annotations
@@ -113,6 +122,50 @@ class StepsDieWithRun(dg.Executor):
                 os.environ.pop(RUN_PID_ENV, None)
             else:
                 os.environ[RUN_PID_ENV] = before
+
+
+class LocalRunLauncher(dg.DefaultRunLauncher):
+    """``DefaultRunLauncher`` + run-worker health for run monitoring, on one machine (the
+    embedded default: a SQLite instance, the daemon and every run process on this host).
+
+    Not for an instance shared by several machines (deploy/dagster.postgres.yaml): a pid is only
+    meaningful on the host that recorded it."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run):
+        from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+
+        records = self._instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
+        event = records[0].event_log_entry if records else None
+        pid = event.dagster_event.pid if event is not None and event.dagster_event is not None else None
+        if pid is None:  # not started yet, or no pid recorded: nothing to judge
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "run process not known")
+        if process_alive_since(pid, event.timestamp):
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"run process {pid} alive")
+        return CheckRunHealthResult(
+            WorkerStatus.FAILED,
+            f"the run's process (pid {pid}) is gone: it was killed (kill -9, OOM, shutdown) before "
+            "it could record the run's end")
+
+
+def process_alive_since(pid: int, started_by: float) -> bool:
+    """Whether process ``pid`` is alive (not a zombie) on this host and is the process that
+    existed at ``started_by`` (epoch seconds), not a newer one that reuses the pid."""
+    from agent_release.warehouse import pid_alive
+
+    if not pid_alive(pid):
+        return False
+    try:
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        btime = next(float(line.split()[1]) for line in open("/proc/stat") if line.startswith("btime"))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return True  # no procfs (not Linux): existence is all we know
+    started_at = btime + int(stat[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, ticks since boot
+    return started_at <= started_by + 2.0  # btime has one-second resolution
 
 
 multiprocess_dying_with_run = dg.ExecutorDefinition(
