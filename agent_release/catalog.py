@@ -57,6 +57,24 @@ _DECISION_COLUMNS = {
     "reasons": "All reasons (JSON list).",
     "config_hash": "Hash of the gate configuration (rules, bootstrap, seed, code version).",
 }
+_DECISION_COLUMNS.update({
+    "evidence_complete": "Every suite's evidence was complete: rows expected = received per side and no side's "
+                         "endpoint-error share above evidence_max_error_share. False → the decision is BLOCK "
+                         "'evidence incomplete' whatever the criteria say.",
+    "evidence_reason": "Why the evidence is incomplete (or the per-suite counts when complete).",
+    "evidence_max_error_share": "The spec's gate.replay_max_error_share the error shares were judged against.",
+    "evidence_json": "Per suite and side: expected, received, endpoint errors, units, share, problems (JSON).",
+})
+for _suite, _unit in (("replay", "turns"), ("golden", "cases"), ("adversarial", "attempts"), ("scenarios", "turns")):
+    for _side in ("candidate", "baseline"):
+        _p = f"evidence_{_suite}_{_side}_"
+        _DECISION_COLUMNS.update({
+            _p + "expected": f"{_suite}, {_side}: rows expected.",
+            _p + "received": f"{_suite}, {_side}: rows received.",
+            _p + "errors": f"{_suite}, {_side}: endpoint errors after retries (in {_unit}).",
+            _p + "error_units": f"{_suite}, {_side}: the units errors are counted in ({_unit}: their total).",
+            _p + "error_share": f"{_suite}, {_side}: endpoint-error share (errors / error_units).",
+        })
 
 _CANARY_COLUMNS = {
     "decision_id": "Deterministic id of the look (evaluation id, look order and as_of).",
@@ -113,7 +131,21 @@ TABLES: dict[str, TableDoc] = {
         {**_CONV_COLUMNS, "release_id": "Release (spec file name).", "spec_hash": "Content hash of the spec the replay ran under.",
          "side": "baseline | candidate."},
     ),
-    "replay.runs": TableDoc("One row per release and side: conversations in/out and the replay statistics (JSON)."),
+    "replay.runs": TableDoc(
+        "One row per release, day and side: conversations expected (conversations_in, the day's sample) and "
+        "received (conversations_out), turns, failed turns, error share and retries, and the day's verdict "
+        "(complete / problem): a day over the spec's error limit or with rows missing is not evidence.",
+        {"conversations_in": "Conversations expected (the day's replay sample).",
+         "conversations_out": "Conversations received (replayed and written).",
+         "turns": "Assistant turns asked for.",
+         "failed_turns": "Turns that failed after the client's retries, or were never sent after consecutive errors.",
+         "error_share": "failed_turns / turns.",
+         "conversations_with_errors": "Conversations with at least one failed turn.",
+         "unsent_turns": "Turns never sent (the conversation was abandoned after consecutive errors).",
+         "retried_turns": "Turns that needed at least one retry.", "retries": "Retries made in total.",
+         "max_error_share": "The spec's gate.replay_max_error_share (the limit this day is judged against).",
+         "complete": "The day is evidence (same value on both sides' rows).",
+         "problem": "Why the day is not evidence (endpoint errors / rows missing), empty when complete."}),
     "evals.golden_results": TableDoc(
         "Golden-set results: one row per case and agent, with action match, facts, forbidden "
         "content, language, similarity, pass, latency, cost and error."),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 #: bump when the meaning of a decision rule changes (gate, canary exit, rollout step)
-DECISION_CODE_VERSION = "decisions-2"
+DECISION_CODE_VERSION = "decisions-3"
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def test_a_share_of_503s_and_timeouts_is_retried_recorded_and_judged_against_the
     assert d.reasons[-1].startswith("evidence complete — replay: candidate 40/40 conversations")
 
 
-def test_a_golden_run_against_a_failing_endpoint_fails_its_blocking_check(world):
+def test_a_golden_run_against_a_failing_endpoint_fails_its_completeness_check(world):
     """Known truth: the candidate's endpoint answers 503 to everything; every golden case of the
     candidate is an endpoint error, none of the baseline's. ``golden_complete`` (blocking) FAILs
     with both sides' counts, and the asset's metadata carries them. Kills: a suite with no check
@@ -183,5 +183,5 @@ def test_a_golden_run_against_a_failing_endpoint_fails_its_blocking_check(world)
     assert meta["candidate_expected"].value == meta["candidate_received"].value == n
     assert meta["evidence_complete"].value is False
     (check,) = res.get_asset_check_evaluations()
-    assert not check.passed and check.blocking
+    assert not check.passed and not check.blocking  # ERROR, not blocking: the gate still runs and BLOCKs
     assert f"golden: endpoint errors: candidate {n} of {n} cases failed (100.0%), baseline " in check.description
