@@ -7,6 +7,7 @@ One scenario on a temporary home, two days of synthetic traffic:
   3. the publish step of day 2 run on its own   -> refused, naming the failed checks
   4. day 1 re-masked by the buggy masker        -> held; the views keep day 1's published version
   5. day 2 re-masked cleanly                    -> published
+  6. day 2 staged by a run without its checks   -> refused
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ def scenario(tmp_path_factory):
             out["after_fixed"] = _views(home)
             out["after_fixed_staged"] = lake.staged_partitions(MASKED)
             out["day2_published_mats_after"] = _published_mats(instance, DAY2)
+            # 5b. the checks run on their own, without a partition: they check what analysts see
+            recheck = dg.define_asset_job("recheck", dg.AssetSelection.checks_for_assets(
+                masking.staged_masked_conversations))
+            defs = dg.Definitions(assets=[a for a in ASSETS if not isinstance(a, dg.AssetChecksDefinition)],
+                                  asset_checks=[c for c in ASSETS if isinstance(c, dg.AssetChecksDefinition)],
+                                  jobs=[recheck], resources={**base, "masking": MaskingResource()})
+            out["recheck"] = defs.resolve_job_def("recheck").execute_in_process(instance=instance, raise_on_error=False)
             # 6. staged, but the checks were not part of the run: the publish refuses
             out["unchecked"] = run(DAY2, MaskingResource(),
                                    assets=[masking.staged_masked_conversations, masking.masked_conversations,
@@ -210,3 +218,14 @@ def test_a_staged_day_whose_checks_were_not_in_the_run_is_not_published(scenario
     assert not res.success
     assert "not evaluated on the staged materialization" in _step_failure_messages(res)
     assert DAY2 in scenario["after_unchecked_staged"]  # staged again, but not published
+
+
+def test_the_checks_run_on_their_own_check_the_published_table_not_the_held_staged_day(scenario):
+    """Day 1's failed re-mask (step 4) is still staged; a check run without a partition checks what
+    the analysts can see: the published days, which are clean."""
+    res = scenario["recheck"]
+    assert res.success
+    checks = _checks(res)
+    assert {k.name for k in masking.BLOCKING_CHECKS} <= set(checks) and all(c.passed for c in checks.values())
+    assert checks["masking_rows_balance"].metadata["rows_masked_that_day"].value == sum(scenario["day_rows"].values())
+    assert not [e for e in res.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]  # nothing re-published
