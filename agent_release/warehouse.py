@@ -35,19 +35,17 @@ whose pid is gone, and any other (another host's, or an unparseable name) older 
 :data:`STALE_TMP_AGE_S`; a live writer's temporary file is never touched.
 
 Fault injection (tests, drills): ``AGENT_RELEASE_FAULT_POINT=<name>`` makes the process SIGKILL
-itself when it reaches the named boundary (:func:`fault_point`; names in :data:`FAULT_POINTS`).
+itself when it reaches the named boundary (agent_release/faultpoints.py; names in :data:`FAULT_POINTS`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import logging
 import os
 import re
-import signal
 import socket
 import time
 import uuid
@@ -60,6 +58,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from agent_release import faultpoints
 from agent_release.config import Paths, paths
 
 log = logging.getLogger(__name__)
@@ -73,30 +72,11 @@ WHOLE = "all"  # partition name for unpartitioned tables
 #: name without a pid), is taken as abandoned. Writing one partition file takes seconds.
 STALE_TMP_AGE_S = 3600.0
 
-# ------------------------------------------------------------------------------ fault injection
-FAULT_ENV = "AGENT_RELEASE_FAULT_POINT"
-#: Boundaries a test or drill can stop a writer at (SIGKILL, no cleanup, like ``kill -9``):
-#:   lake.write.before_rename     tmp file written and fsynced, not yet renamed into place
-#:   lake.publish.before_rename   staged partition about to be renamed into the published table
-FAULT_POINTS = ("lake.write.before_rename", "lake.publish.before_rename",
-                # flag transactions (agent_release/rollout/journal.py, via agent_release/faultpoints.py)
-                "flag_txn:after_intent", "flag_txn:after_flag_write", "flag_txn:after_audit",
-                "flag_txn:after_decision")
-
-
-@functools.cache
-def _fault_setting() -> str:
-    """The one read of AGENT_RELEASE_FAULT_POINT (once per process)."""
-    value = os.environ.get(FAULT_ENV, "").strip()
-    if value and value not in FAULT_POINTS:
-        raise ValueError(f"{FAULT_ENV} must be one of {', '.join(FAULT_POINTS)} (got {value!r})")
-    return value
-
-
-def fault_point(name: str) -> None:
-    """SIGKILL this process here when AGENT_RELEASE_FAULT_POINT names this boundary."""
-    if _fault_setting() == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+#: Crash points (``AGENT_RELEASE_FAULT_POINT=<name>``, see agent_release/faultpoints.py: the process
+#: SIGKILLs itself there, no cleanup, like ``kill -9``):
+#:   lake:before_rename           a partition's tmp file written and fsynced, not yet renamed into place
+#:   lake:before_publish_rename   a staged partition about to be renamed into the published table
+FAULT_POINTS = ("lake:before_rename", "lake:before_publish_rename")
 
 
 # ------------------------------------------------------------------------------ temporary files
@@ -339,7 +319,7 @@ class Lake:
             pq.write_table(arrow, tmp, compression="zstd")
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            fault_point("lake.write.before_rename")
+            faultpoints.reached("lake:before_rename")
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -369,7 +349,7 @@ class Lake:
         d = self.table_dir(table)
         d.mkdir(parents=True, exist_ok=True)
         target = d / src.name
-        fault_point("lake.publish.before_rename")
+        faultpoints.reached("lake:before_publish_rename")
         os.replace(src, target)  # same file system (both under the lake root): atomic
         _fsync_dir(d)
         return target

@@ -1,5 +1,6 @@
-"""Operations under faults: writers killed with SIGKILL (``AGENT_RELEASE_FAULT_POINT``), temporary
-files of dead writers, step processes outliving their run, the shipped instance config."""
+"""Operations under faults: writers killed with SIGKILL (``AGENT_RELEASE_FAULT_POINT``, points in
+``warehouse.FAULT_POINTS``), temporary files of dead writers, step processes outliving their run,
+the shipped instance config."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from agent_release import warehouse
+from agent_release import faultpoints, warehouse
 from agent_release.warehouse import Lake, refresh_warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +101,7 @@ WRITER = textwrap.dedent(
 
 
 def _killed_at(point: str, lake: Lake, action: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, warehouse.FAULT_ENV: point}
+    env = {**os.environ, faultpoints.ENV: point}
     return subprocess.run([sys.executable, "-c", WRITER, str(lake.root), action], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
@@ -109,7 +110,7 @@ def test_a_writer_sigkilled_between_tmp_write_and_rename_leaves_readers_the_old_
     lake = Lake.default()
     lake.write(TABLE, pl.DataFrame({"k": [10, 11]}), partition="2026-11-02")
     refresh_warehouse()
-    res = _killed_at("lake.write.before_rename", lake, "write")
+    res = _killed_at("lake:before_rename", lake, "write")
     assert res.returncode == -9, res.stderr[-2000:]  # really SIGKILLed, at the boundary
     assert "not killed" not in res.stdout
     d = lake.table_dir(TABLE)
@@ -138,21 +139,13 @@ def test_a_publish_sigkilled_before_its_rename_leaves_the_previous_published_par
     lake.stage(TABLE, pl.DataFrame({"k": [2]}), partition="2026-11-02")
     with lake.connect() as con:
         assert con.execute(f"select sum(k) from {TABLE}").fetchone()[0] == 1  # staged is invisible
-    res = _killed_at("lake.publish.before_rename", lake, "publish")
+    res = _killed_at("lake:before_publish_rename", lake, "publish")
     assert res.returncode == -9, res.stderr[-2000:]
     assert lake.read(TABLE)["k"].to_list() == [1]
     assert lake.staged_partitions(TABLE) == ["2026-11-02"]  # still staged: the publish can be re-run
     lake.publish_staged(TABLE, "2026-11-02")
     assert lake.read(TABLE)["k"].to_list() == [2] and lake.staged_partitions(TABLE) == []
     assert TABLE in lake.tables() and not any(t.startswith(warehouse.STAGING) for t in lake.tables())
-
-
-def test_an_unknown_fault_point_is_refused():
-    env = {**os.environ, warehouse.FAULT_ENV: "lake.write.typo"}
-    res = subprocess.run([sys.executable, "-c", "from agent_release.warehouse import fault_point; "
-                          "fault_point('lake.write.before_rename')"], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 1 and "AGENT_RELEASE_FAULT_POINT must be one of" in res.stderr
-
 
 
 # ------------------------------------------------------------------ step processes die with their run
