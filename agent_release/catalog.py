@@ -117,7 +117,9 @@ TABLES: dict[str, TableDoc] = {
     ),
     "masking.masked_conversations": TableDoc(
         "Production conversations with PII replaced by consistent, locale-aware fakes and the "
-        "user id replaced by a keyed hash. Safe for analysis, replay and evaluation.",
+        "user id replaced by a keyed hash. Safe for analysis, replay and evaluation. A day appears here "
+        "only after its blocking PII checks passed on the staged copy (stage → check → publish); a day "
+        "that failed them stays in the restricted staging area and this table keeps its previous version.",
         {**_CONV_COLUMNS, "masked_spans": "Spans (message_index, start, end, entity_type) of "
          "surrogate values written by the masker, in masked text coordinates."},
     ),

@@ -388,3 +388,15 @@ def test_the_guardrail_action_run_confirms_a_rollback_and_pulls_again_if_the_fla
     assert backend.percentage(spec.rollout.flag_name) == 0.0  # the decision stands: pulled again
     obs = [e for e in out.all_events if e.event_type_value == "ASSET_OBSERVATION"]
     assert obs and "ROLLBACK" in str(obs[-1].event_specific_data.asset_observation.metadata["decision"])
+
+
+def test_a_mistyped_fault_point_is_refused_not_silently_never_fired(monkeypatch):
+    from agent_release import faultpoints
+
+    monkeypatch.setenv(faultpoints.ENV, "flag_txn:after_flag_wirte")
+    with pytest.raises(ValueError, match="must be one of"):
+        faultpoints.reached("flag_txn:after_intent")
+    with pytest.raises(ValueError, match="unknown fault point"):
+        faultpoints.reached("flag_txn:nowhere")
+    monkeypatch.delenv(faultpoints.ENV)
+    faultpoints.reached("flag_txn:after_intent")  # unarmed: nothing happens

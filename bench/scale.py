@@ -97,7 +97,7 @@ def _counts(site, days: list[str]) -> dict:
     inst = site.instance()
     try:
         mask_busy = 0.0
-        key = dg.AssetKey(["masking", "masked_conversations"])
+        key = dg.AssetKey(["masking", "staged_masked_conversations"])  # the masking step (publish is a rename)
         for d in days:
             recs = inst.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[d]),
                                                limit=1).records
