@@ -219,14 +219,14 @@ def _bad_traffic(spec, lake, pct: float, *, error_delta: float, monkeypatch, ste
     tr.write_step_traffic(lake, RID, step_index, frame)
     return frame
 
-def _sensor_ctx(*rids: str):
+def _sensor_ctx(*rids: str, cursor: str | None = None):
     from agent_release.defs.resources import WarehouseResource
     from agent_release.defs.rollout import FlagBackendResource
 
     inst = dg.DagsterInstance.ephemeral()
     inst.add_dynamic_partitions("releases", list(rids or [RID]))
-    return dg.build_sensor_context(instance=inst, resources={"warehouse": WarehouseResource(),
-                                                             "flag_backend": FlagBackendResource()})
+    return dg.build_sensor_context(instance=inst, cursor=cursor, resources={"warehouse": WarehouseResource(),
+                                                                            "flag_backend": FlagBackendResource()})
 
 def test_a_description_edit_at_100pct_changes_no_protection(world, monkeypatch):
     from agent_release.defs.rollout import rollout_guardrail_sensor
@@ -400,3 +400,20 @@ def test_a_mistyped_fault_point_is_refused_not_silently_never_fired(monkeypatch)
         faultpoints.reached("flag_txn:nowhere")
     monkeypatch.delenv(faultpoints.ENV)
     faultpoints.reached("flag_txn:after_intent")  # unarmed: nothing happens
+
+
+def test_a_broken_spec_alerts_once_per_episode_not_on_every_tick(world):
+    from agent_release.defs.rollout import rollout_guardrail_sensor
+
+    spec, lake, live, home = world
+    live(100.0, 3)
+    f = _spec_file(home)
+    f.write_text(f.read_text().replace("min_soak_days:", "min_soak_dayz:", 1))
+    first = rollout_guardrail_sensor(_sensor_ctx())
+    assert any("spec_alert" in e.metadata for e in first.asset_events)
+    second = rollout_guardrail_sensor(_sensor_ctx(cursor=first.cursor))
+    assert not any("spec_alert" in e.metadata for e in second.asset_events)
+    f.write_text(f.read_text().replace("min_soak_dayz:", "min_soak_dayx:", 1))  # a different error: alert again
+    third = rollout_guardrail_sensor(_sensor_ctx(cursor=second.cursor))
+    assert any("spec_alert" in e.metadata and "min_soak_dayx" in e.metadata["spec_alert"].value
+               for e in third.asset_events)

@@ -449,13 +449,20 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
     actor = "sensor:rollout_guardrail_sensor"
     events, msgs = [], []
     try:
-        streaks: dict = json.loads(context.cursor or "{}").get("not_evaluated", {})
+        cur = json.loads(context.cursor or "{}")
+        streaks: dict = cur.get("not_evaluated", {})
+        alerted: dict = cur.get("spec_alerts", {})
     except (ValueError, AttributeError):
-        streaks = {}
+        streaks, alerted = {}, {}
     runs: list[dg.RunRequest] = []
     for w in _watched(context, lake):
         if w.problem:
-            _spec_alert(context, w, flag_backend, warehouse, lake, actor, events, runs)
+            # every tick logs the error; the observation (and HOLD row) once per episode
+            first = alerted.get(w.release_id) != f"{w.problem}:{w.problem_key}"
+            _spec_alert(context, w, flag_backend, warehouse, lake, actor, events if first else [], runs)
+            alerted[w.release_id] = f"{w.problem}:{w.problem_key}"
+        else:
+            alerted.pop(w.release_id, None)
         if w.spec is None:
             msgs.append(w.message)
             continue
@@ -524,7 +531,7 @@ def rollout_guardrail_sensor(context: dg.SensorEvaluationContext, warehouse: War
             context.log.warning(tick.message)
     if events:
         warehouse.publish()
-    cursor = json.dumps({"not_evaluated": streaks}, sort_keys=True)
+    cursor = json.dumps({"not_evaluated": streaks, "spec_alerts": alerted}, sort_keys=True)
     if runs:  # the tick acted: one guardrail_action run per decision (the tick is a SUCCESS, not SKIPPED)
         return dg.SensorResult(run_requests=runs, asset_events=events, cursor=cursor)
     return dg.SensorResult(skip_reason="; ".join(msgs)[:4000] or "no release registered", asset_events=events,
