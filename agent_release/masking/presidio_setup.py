@@ -103,9 +103,9 @@ def build_masking_analyzer(model: str = SPACY_MODEL):
         IpAddressRecognizer,
         LenientEmailRecognizer,
         LenientIbanRecognizer,
-        NameRecognizer,
         NationalIdRecognizer,
     )
+    from agent_release.masking.names import NameRecognizer
 
     make_offline()
     engine = nlp_engine(model, ner_only=True)
