@@ -8,9 +8,11 @@ and no reason quotes a value from the data.
 
 import gzip
 import json
+import logging
 import os
 from collections import Counter
 
+import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -379,6 +381,48 @@ def test_a_folder_of_valid_and_broken_files_balances_exactly_and_names_every_fil
             assert reason.startswith(f"{src}: ")
     assert res.file_problems.height == 4
     no_secret_in_reasons(res)
+
+
+def test_the_intake_asset_loads_a_broken_folder_and_its_balance_check_fails_on_a_dropped_row(tmp_path):
+    from agent_release.defs import intake as intake_defs
+    from agent_release.defs.resources import LogSourceResource, WarehouseResource
+    from agent_release.warehouse import Lake
+
+    home, src = tmp_path / "home", tmp_path / "logs"
+    (home / "data").mkdir(parents=True)
+    src.mkdir()
+    _mixed_folder(src)
+    warehouse = WarehouseResource(home=str(home))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [intake_defs.raw_conversations, intake_defs.intake_rows_balance, intake_defs.intake_quarantine_rate],
+            resources={"warehouse": warehouse, "log_source": LogSourceResource(path=str(src))},
+            instance=instance, raise_on_error=False,
+        )
+        warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING]
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"intake_rows_balance": True, "intake_quarantine_rate": False}
+    meta = result.asset_materializations_for_node("intake__raw_conversations")[0].metadata
+    assert (meta["rows_in"].value, meta["rows_out"].value, meta["rows_quarantined"].value) == (11, 6, 5)
+    assert meta["files"].value == 6 and meta["files_skipped"].value == 1
+    problems = meta["file_problems"].value
+    for name in ("2026/11/c.jsonl.gz", "b.jsonl.gz", "e.parquet", "f.jsonl"):
+        assert f"| {name} |" in problems
+    assert "g.txt" in meta["skipped_files"].value
+    assert any("intake: b.jsonl.gz: named .gz but not gzip" in w for w in warnings)
+    assert any("intake: skipped g.txt: unsupported file type" in w for w in warnings)
+    assert not any("Zyxwvut" in w for w in warnings)
+    lake = Lake(home / "data" / "lake")
+    assert lake.read("_raw.conversations").height == 6
+    assert lake.read("intake.quarantine").height == 5
+    assert lake.read("_raw.quarantine_payloads").height == 5
+    # A row lost between intake and storage is caught by the blocking balance check.
+    quarantine = lake.read("intake.quarantine")
+    lake.write("intake.quarantine", quarantine.filter(quarantine["source"] != "2026/11/c.jsonl.gz"), replace_all=True)
+    check = intake_defs.intake_rows_balance(warehouse=warehouse)
+    assert check.passed is False
+    assert (check.metadata["rows_in"].value, check.metadata["rows_quarantined"].value) == (11, 4)
 
 
 def test_bytes_after_the_gzip_stream_are_one_row_that_does_not_quote_them(tmp_path):

@@ -26,7 +26,9 @@ BATCHES = "intake.batches"
         "synthetic generator; otherwise a JSONL/Parquet file or folder in the conversation-log "
         "contract), validated record by record. Valid records land in the restricted raw zone "
         "(they still hold PII); bad ones go to `intake.quarantine` with reason and location. "
-        "rows in = rows out + rows quarantined."
+        "A file that cannot be read, is empty, or stops early (corrupt or truncated gzip/Parquet) is "
+        "one quarantine row naming the file, and the other files still load; files of other types "
+        "are listed as skipped. rows in = rows out + rows quarantined."
     ),
 )
 def raw_conversations(
@@ -61,6 +63,11 @@ def raw_conversations(
         lake.delete_partition(PII_TRUTH, "all")
 
     result = read_source(source, max_content_chars=log_source.max_content_chars)
+    problems = result.file_problems
+    for row in problems.head(20).iter_rows(named=True):
+        context.log.warning(f"intake: {row['reason']}")  # names the file, never quotes data
+    for s in result.skipped[:20]:
+        context.log.warning(f"intake: skipped {s['source']}: {s['reason']}")
     lake.write(RAW_TABLE, result.valid, replace_all=True)
     lake.write(RAW_QUARANTINE_PAYLOADS, pl.DataFrame(
         result.quarantine_payloads, schema={"source": pl.String, "source_row": pl.Int64, "payload": pl.String}
@@ -89,6 +96,15 @@ def raw_conversations(
             "rows_out": result.rows_out,
             "rows_quarantined": result.rows_quarantined,
             "files": len(result.files),
+            "files_skipped": len(result.skipped),
+            "file_problems": dg.MetadataValue.md(
+                md_rows(["file", "row", "reason_code", "reason"], problems.head(50).select(
+                    "source", "source_row", "reason_code", "reason").rows()) if problems.height else "_none_"
+            ),
+            "skipped_files": dg.MetadataValue.md(
+                md_rows(["file", "reason"], [(s["source"], s["reason"]) for s in result.skipped[:50]])
+                if result.skipped else "_none_"
+            ),
             "source": "synthetic generator" if log_source.is_synthetic else source,
             "quarantine_reasons": dg.MetadataValue.md(
                 md_rows(["reason_code", "rows"], sorted(reasons.items())) if reasons else "_none_"
