@@ -104,10 +104,13 @@ TABLES: dict[str, TableDoc] = {
         "source location. The raw payload is kept only in the restricted raw zone.",
         {
             "source": "File the bad record came from.",
-            "source_row": "Line (JSONL, 1-based) or row (Parquet, 0-based).",
+            "source_row": "Line (text, 1-based) or row (Parquet, 0-based); NULL when the row stands for a whole "
+                          "file (unreadable, empty, truncated: one row per such file).",
             "conversation_id": "The record's conversation id when it could be read, else NULL.",
             "reason_code": "Machine-readable class: invalid_json, invalid_utf8, missing_field, "
-            "wrong_type, wrong_value, empty_messages, unknown_role, oversize, duplicate_id, ...",
+            "wrong_type, wrong_value, empty_messages, unknown_role, oversize, duplicate_id; whole-file or "
+            "rest-of-file: unreadable_file, wrong_format, empty_file, truncated_file, invalid_encoding, "
+            "json_array, invalid_json_array, pretty_printed_json, unexpected_error.",
             "reason": "Human-readable reason; names fields, never quotes values.",
             "quarantined_at": "When the intake run quarantined it (UTC).",
         },
