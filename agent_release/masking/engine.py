@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 import polars as pl
@@ -22,7 +22,7 @@ import regex as re
 from agent_release import pii
 from agent_release.contract import MESSAGE_DTYPE, SCHEMA
 from agent_release.masking.presidio_setup import LANGUAGE, SPACY_MODEL
-from agent_release.masking.textutil import fold_word, language, phone_region
+from agent_release.masking.textutil import fold_word, is_supported, language, phone_region
 from agent_release.masking.types import (
     MASKED_SPAN_DTYPE,
     TOP_EXTRA_INDEX,
@@ -276,6 +276,10 @@ class Masker:
                 start, end = refined
             elif canon == pii.PERSON:
                 start = _extend_back_over_first_name(text, start)
+            if canon == pii.PERSON:
+                from agent_release.masking.names import trim_leading_cue
+
+                start = trim_leading_cue(text, start, end, _cue_languages(locale))
             subtype = r.entity_type if canon == pii.NATIONAL_ID else None
             out.append(Finding(start, end, canon, float(r.score), name, subtype))
         return resolve_overlaps(out, text)
@@ -322,7 +326,8 @@ class Masker:
         missing = [c for c in SCHEMA if c not in df.columns]
         if missing:
             raise ValueError(f"mask_frame: input lacks contract columns: {', '.join(missing)}")
-        locales = [loc or "en-US" for loc in df["locale"].to_list()]
+        raw_locales = df["locale"].to_list()
+        locales = [loc or "en-US" for loc in raw_locales]
         messages = df["messages"].to_list()
         extras = df["extra_json"].to_list()
 
@@ -356,6 +361,13 @@ class Masker:
 
         # phase 2: replace
         stats = MaskStats(conversations=df.height, distinct_texts=len(findings))
+        stats.fallback_locales = fallback_counts(raw_locales)
+        if stats.fallback_locales:
+            logger.warning(
+                "masking: %d conversation(s) in locales without support of their own (%s): broadest "
+                "recognizers used", sum(stats.fallback_locales.values()),
+                ", ".join(f"{k}={v}" for k, v in sorted(stats.fallback_locales.items())),
+            )
         applied: dict[tuple[str, str], tuple[str, list[Span]]] = {}
 
         def mask(s: str | None, loc: str) -> tuple[str | None, list[Span]]:
@@ -498,6 +510,29 @@ def _span_dict(index: int, sp: Span) -> dict:
     return {"message_index": index, "start": sp.start, "end": sp.end, "entity_type": sp.entity_type}
 
 
+def _cue_languages(locale: str) -> tuple[str, ...]:
+    """The cue languages whose self-introduction words are trimmed off a name span: the
+    conversation's language, or every cue language for a language without cues of its own."""
+    from agent_release.masking.gazetteer import CUES
+
+    lang = language(locale)
+    return (lang,) if lang in CUES else tuple(CUES)
+
+
+def fallback_label(locale: str | None) -> str:
+    """How an unsupported locale is reported in :attr:`MaskStats.fallback_locales`."""
+    return (locale or "").strip() or "(missing)"
+
+
+def fallback_counts(locales: Iterable[str | None]) -> Counter:
+    """Conversations per locale tag that is not one of ``textutil.SUPPORTED_LOCALES`` (one entry
+    per conversation locale; "(missing)" for none): what :attr:`MaskStats.fallback_locales`
+    reports. Such conversations are masked, not skipped: every language's cues (always on), the
+    phone region of the tag where libphonenumber knows it (else international numbers of every
+    country), the gazetteer of every Faker locale, surrogates from the nearest Faker locale."""
+    return Counter(fallback_label(loc) for loc in locales if not is_supported(loc))
+
+
 _WORD_BEFORE = re.compile(r"(\w[\w'’\-]*) $")
 
 
@@ -564,7 +599,11 @@ def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[in
     if all(w.islower() for _, _, w in words) and (len(words) < 2 or not all(g.is_strict_name(w) for _, _, w in words)):
         return None  # lower-case: only a pair of unambiguous gazetteer names ("patricia sweeney")
     shouting = all(w.isupper() for _, _, w in words)
-    if (language(locale) != "en" or shouting) and not any(g.is_strict_name(w) for _, _, w in words):
+    # English NER outside English (or on SHOUTING) needs a gazetteer name: one of a conversation
+    # locale's name lists for a lone word or capitals ("Link", "LINK DE RASTREIO" are in some
+    # Faker list), one of the cue languages' lists otherwise
+    need = g.supported if (len(words) == 1 or shouting) else g.core
+    if (language(locale) != "en" or shouting) and not any(need.is_strict_name(w) for _, _, w in words):
         return None
     # extend back over a first name joined by particles: "Inés de la" + "Crúz Vigil"
     s = _extend_back_over_first_name(text, s)

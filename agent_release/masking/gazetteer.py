@@ -1,10 +1,20 @@
-"""Name gazetteer and stop lists for the multilingual name recognizer.
+"""Name gazetteer, cue phrases and stop lists for the multilingual name recognizer.
 
-First names and surnames come from Faker's person providers for the seven supported locales
-(en-US, en-GB, es-ES, es-MX, fr-FR, de-DE, pt-BR); words that are also function words in one of
-the five languages (spaCy's stop-word lists) or obvious non-names (months, greetings, street
-types...) are flagged as ambiguous so that "Will", "Mayo" or "Calle" never count as name
-evidence on their own. Everything is folded (accent-free, case-folded) so "Lucia" matches "Lucía".
+First names and surnames come from the person providers of **every locale Faker ships**
+(``faker.config.AVAILABLE_LOCALES``: each ``faker.providers.person.<locale>`` module's
+``first_names*``, ``middle_names*``, ``last_names*`` ... lists, tuples or weighted
+``OrderedDict`` s), so a Polish surname in a German conversation or a Turkish first name in an
+English one is still name evidence. Words that are also function words or common words in one of
+the cue languages (spaCy's stop-word lists, Faker's lorem word lists, months, weekdays,
+greetings, the words of the cue phrases themselves, support vocabulary...) are flagged as
+*ambiguous* so that "Will", "Mayo", "Ben" (Dutch "am") or "Sono" (Italian "am") never count as
+name evidence on their own. Everything is folded (accent-free, case-folded) so "Lucia" matches
+"Lucía".
+
+Two narrower views exist beside the full gazetteer: :attr:`Gazetteer.core` (names of the locales
+of the cue languages, :data:`CUE_LANGUAGES`) backs the riskiest path — lower-case names with no
+cue at all — and :attr:`Gazetteer.supported` (names of the Faker locales of the supported
+conversation locales) backs the surrogate factory's "is this fake also a first name?" checks.
 
 Built once per process, lazily (Faker and spaCy's stop-word modules are imported on first use).
 """
@@ -12,21 +22,27 @@ Built once per process, lazily (Faker and spaCy's stop-word modules are imported
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
-from agent_release.masking.textutil import fold_word
+from agent_release.masking.textutil import SUPPORTED_LOCALES, faker_locale, fold_word
 
-FAKER_PERSON_LOCALES = ("en_US", "en_GB", "es_ES", "es_MX", "fr_FR", "de_DE", "pt_BR")
+#: Languages with cue phrases (self-introduction, addressing, titles, signatures) and stop lists.
+CUE_LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "pl", "sv", "da", "nb", "fi", "tr")
 
 PARTICLES = frozenset(
-    "de del della di da das do dos du des la le las los van von der den y e ten ter zu auch".split()
+    """de del della delle dei degli di da dal dalla das do dos du des la le las los lo van von der
+    den ten ter te het zu y e af auch""".split()
 )
 
 TITLES = frozenset(
     """mr mrs ms miss mx dr dra prof sir madam sr sra srta don dona doña m mme mlle herr frau
     señor senor señora senora señorita senorita monsieur madame mademoiselle senhor senhora
-    sñr""".split()
+    sñr sig sigra signor signora signorina dott dottssa dottor dottoressa avv ing dhr mevr mw
+    meneer mevrouw heer juffrouw pan pani panie pana panu fru froken fröken herra rouva neiti
+    sayin sayın""".split()
 )
 
 MONTHS = {
@@ -35,29 +51,257 @@ MONTHS = {
     "fr": "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
     "de": "januar februar marz april mai juni juli august september oktober november dezember",
     "pt": "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    # Polish dates use the genitive ("5 maja 1990"); the nominative is in _EXTRA_STOP
+    "pl": "stycznia lutego marca kwietnia maja czerwca lipca sierpnia wrzesnia pazdziernika listopada grudnia",
+    "sv": "januari februari mars april maj juni juli augusti september oktober november december",
 }
 
+#: Cue phrases per language (folded when compiled by :mod:`agent_release.masking.names`):
+#: ``strong`` — what follows is a name (capitalised words of any kind, or gazetteer names in
+#: any case); ``weak`` — what follows is a name when its first word is a gazetteer first name
+#: (greetings, "I am", thanks...); ``title`` — honorifics written before a name; ``signature``
+#: — closings after which a name stands on the next line.
+CUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "strong": (
+            "my name is", "my name's", "name is", "the name is", "call me", "i am called",
+            "full name", "name:", "name -", "customer name", "account holder",
+            "account holder's name", "cardholder", "card holder", "in the name of",
+            "under the name", "under the name of", "it's under", "it is under", "signed",
+        ),
+        "weak": (
+            "i'm", "i’m", "i am", "it's", "this is", "with", "hi", "hello", "hey", "hiya", "dear",
+            "thanks", "thank you", "cheers", "bye", "attended by", "from", "for", "customer",
+            "client", "perfect", "great", "super", "ok", "okay", "sure",
+        ),
+        "title": ("mr.", "mrs.", "ms.", "dr.", "prof.", "mr", "mrs", "ms", "mx", "dr", "prof",
+                  "miss", "sir", "madam"),
+        "signature": (
+            "regards", "best regards", "kind regards", "warm regards", "best", "cheers", "thanks",
+            "thank you", "sincerely", "yours sincerely", "yours",
+        ),
+    },
+    "es": {
+        "strong": (
+            "me llamo", "mi nombre es", "mi nombre:", "nombre:", "nombre completo", "a nombre de",
+            "titular:", "titular de la cuenta", "titular de la tarjeta", "se llama", "firmado",
+            "os escribe", "les escribe", "le escribe", "te escribe",
+        ),
+        "weak": (
+            "soy", "habla", "quien habla", "con", "hola", "buenos dias", "buenos días",
+            "buenas tardes", "buenas noches", "buenas", "estimado", "estimada", "querido",
+            "querida", "gracias", "muchas gracias", "adios", "adiós", "atendido por", "de parte de",
+            "para", "cliente", "perfecto", "genial", "claro", "bien",
+        ),
+        "title": ("sr.", "sra.", "srta.", "dra.", "sr", "sra", "srta", "sñr", "dra", "don", "doña",
+                  "señor", "señora", "señorita"),
+        "signature": (
+            "saludos", "un saludo", "saludos cordiales", "atentamente", "cordialmente", "gracias",
+            "muchas gracias", "un abrazo",
+        ),
+    },
+    "fr": {
+        "strong": (
+            "je m'appelle", "je m’appelle", "mon nom est", "mon nom:", "nom:", "nom complet",
+            "au nom de", "appelez-moi", "titulaire:", "titulaire du compte", "titulaire de la carte",
+        ),
+        "weak": (
+            "je suis", "c'est", "c’est", "ici", "avec", "bonjour", "bonsoir", "salut", "cher",
+            "chère", "chere", "merci", "au revoir", "de la part de", "pour", "parfait",
+        ),
+        "title": ("m.", "mme", "mlle", "monsieur", "madame", "mademoiselle"),
+        "signature": ("cordialement", "bien cordialement", "bien à vous", "bien a vous", "merci",
+                      "bisous", "amitiés"),
+    },
+    "de": {
+        "strong": (
+            "ich heisse", "ich heiße", "mein name ist", "mein name:", "auf den namen",
+            "auf den namen von", "lauft auf", "läuft auf", "lautet auf", "kontoinhaber",
+            "kontoinhaberin", "karteninhaber", "vollständiger name", "vollstandiger name",
+        ),
+        "weak": (
+            "ich bin", "hier ist", "hier spricht", "mit", "hallo", "guten tag", "guten morgen",
+            "liebe", "lieber", "sehr geehrte", "sehr geehrter", "danke", "vielen dank", "tschüss",
+            "von", "für", "kunde", "kundin", "gut",
+        ),
+        "title": ("herr", "frau"),
+        "signature": (
+            "mit freundlichen grüßen", "mit freundlichen grussen", "viele grüße", "viele grusse",
+            "grüße", "grusse", "gruß", "gruss", "lg", "beste grüße", "beste grusse",
+            "danke und gruß", "danke und gruss", "danke",
+        ),
+    },
+    "pt": {
+        "strong": (
+            "meu nome e", "meu nome é", "me chamo", "nome:", "nome completo", "em nome de",
+            "no nome de", "titular da conta", "titular do cartao", "titular do cartão",
+        ),
+        "weak": (
+            "sou", "aqui e", "aqui é", "aqui fala", "com", "ola", "olá", "oi", "bom dia",
+            "boa tarde", "boa noite", "prezado", "prezada", "caro", "cara", "obrigado", "obrigada",
+            "valeu", "tchau", "da parte de", "perfeito", "certo",
+        ),
+        "title": ("senhor", "senhora", "dona", "sr.", "sra.", "dr.", "dra."),
+        "signature": ("atenciosamente", "abraços", "abracos", "obrigado", "obrigada", "att",
+                      "att.", "at.te"),
+    },
+    "it": {
+        "strong": (
+            "mi chiamo", "il mio nome è", "il mio nome e", "il mio nome:", "mio nome è",
+            "nome e cognome", "nome e cognome:", "nome:", "cognome:", "nome completo", "a nome di",
+            "intestato a", "intestata a", "titolare del conto", "titolare della carta",
+            "mi presento", "firmato",
+        ),
+        "weak": (
+            "sono", "io sono", "qui è", "qui e", "parla", "ciao", "salve", "buongiorno",
+            "buonasera", "buon pomeriggio", "gentile", "gentilissimo", "gentilissima", "egregio",
+            "egregia", "caro", "cara", "grazie", "grazie mille", "da parte di", "per", "cliente",
+            "perfetto", "benissimo",
+        ),
+        "title": ("sig.", "sig.ra", "sig.na", "sigg.", "signor", "signora", "signorina", "dott.",
+                  "dott.ssa", "dottor", "dottoressa", "avv.", "ing.", "prof.ssa"),
+        "signature": (
+            "cordiali saluti", "distinti saluti", "saluti", "un saluto", "grazie", "grazie mille",
+            "a presto", "cordialmente", "buona giornata",
+        ),
+    },
+    "nl": {
+        "strong": (
+            "mijn naam is", "mijn naam:", "ik heet", "naam:", "volledige naam", "op naam van",
+            "ten name van", "t.n.v.", "tnv", "rekeninghouder", "kaarthouder",
+            "mijn achternaam is", "mijn voornaam is",
+        ),
+        "weak": (
+            "ik ben", "hier is", "u spreekt met", "je spreekt met", "spreek ik met", "met",
+            "hallo", "hoi", "goedemorgen", "goedemiddag", "goedenavond", "beste", "geachte",
+            "bedankt", "dank je", "dank u", "dank je wel", "dank u wel", "namens", "klant",
+            "prima", "top", "oké",
+        ),
+        "title": ("dhr.", "dhr", "mevr.", "mevr", "mw.", "meneer", "mevrouw", "de heer",
+                  "juffrouw"),
+        "signature": (
+            "met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
+            "vriendelijke groeten", "hartelijke groet", "hartelijke groeten", "groeten", "groet",
+            "mvg", "bedankt", "alvast bedankt",
+        ),
+    },
+    "pl": {
+        "strong": (
+            "nazywam się", "nazywam sie", "mam na imię", "mam na imie", "moje imię to",
+            "moje imie to", "moje nazwisko to", "imię i nazwisko", "imie i nazwisko", "imię:",
+            "imie:", "nazwisko:", "na nazwisko", "właściciel konta", "wlasciciel konta",
+            "posiadacz karty", "w imieniu",
+        ),
+        "weak": (
+            "jestem", "mówi", "mowi", "z tej strony", "dzień dobry", "dzien dobry", "witam",
+            "cześć", "czesc", "hej", "szanowny", "szanowna", "szanowni", "drogi", "droga",
+            "dziękuję", "dziekuje", "dzięki", "dzieki", "klient", "klientka",
+        ),
+        "title": ("pan", "pani", "panie", "pana", "panu", "mgr", "inż.", "inz."),
+        "signature": (
+            "pozdrawiam", "z poważaniem", "z powazaniem", "serdecznie pozdrawiam",
+            "pozdrawiam serdecznie", "z wyrazami szacunku", "dziękuję", "dziekuje", "dzięki",
+        ),
+    },
+    "sv": {
+        "strong": (
+            "jag heter", "mitt namn är", "mitt namn ar", "mitt namn:", "namn:",
+            "fullständigt namn", "i namnet", "på namnet", "kontoinnehavare", "kortinnehavare",
+        ),
+        "weak": (
+            "jag är", "jag ar", "det är", "här är", "hej", "hejsan", "hallå", "god morgon",
+            "goddag", "kära", "käre", "tack", "tack så mycket", "med", "kund",
+        ),
+        "title": ("herr", "fru", "fröken"),
+        "signature": (
+            "med vänliga hälsningar", "med vanliga halsningar", "vänliga hälsningar",
+            "bästa hälsningar", "hälsningar", "halsningar", "mvh", "tack",
+        ),
+    },
+    "da": {
+        "strong": ("jeg hedder", "mit navn er", "navn:", "kontohaver", "kortholder"),
+        "weak": ("jeg er", "det er", "hej", "kære", "tak", "mange tak", "goddag", "godmorgen"),
+        "title": ("hr.", "fru"),
+        "signature": ("med venlig hilsen", "venlig hilsen", "de bedste hilsner", "hilsen", "mvh",
+                      "tak"),
+    },
+    "nb": {
+        "strong": ("jeg heter", "mitt navn er", "navn:", "kontoinnehaver", "kortinnehaver"),
+        "weak": ("jeg er", "det er", "hei", "hallo", "kjære", "takk", "tusen takk", "god morgen",
+                 "god dag"),
+        "title": ("herr", "fru"),
+        "signature": ("med vennlig hilsen", "vennlig hilsen", "hilsen", "mvh", "takk"),
+    },
+    "fi": {
+        "strong": ("nimeni on", "minun nimeni on", "nimi:", "nimellä", "tilinomistaja",
+                   "kortinhaltija"),
+        "weak": ("olen", "minä olen", "tässä on", "moi", "hei", "terve", "moikka", "hyvä",
+                 "huomenta", "päivää", "kiitos"),
+        "title": ("herra", "rouva", "neiti"),
+        "signature": ("ystävällisin terveisin", "ystavallisin terveisin", "parhain terveisin",
+                      "terveisin", "kiitos"),
+    },
+    "tr": {
+        "strong": ("benim adım", "benim adim", "adım", "benim ismim", "ismim", "ad soyad",
+                   "ad soyad:", "adı soyadı", "adi soyadi", "isim:", "hesap sahibi", "kart sahibi"),
+        # "ben X" ("I am X") only when a first name follows (a weak cue): Dutch "ben" is a verb
+        "weak": ("ben", "merhaba", "selam", "sayın", "sayin", "değerli", "degerli", "sevgili",
+                 "iyi günler", "günaydın", "teşekkürler", "tesekkurler", "teşekkür ederim"),
+        "title": (),
+        "signature": ("saygılarımla", "saygilarimla", "saygılar", "iyi çalışmalar", "sevgilerimle",
+                      "teşekkürler", "tesekkurler"),
+    },
+}
+
+#: Common words per cue language that collide with some locale's name list (support vocabulary,
+#: weekdays, greetings...): ambiguous, like the stop words.
 _EXTRA_STOP = """
 monday tuesday wednesday thursday friday saturday sunday lunes martes miercoles jueves viernes
 sabado domingo lundi mardi mercredi jeudi vendredi samedi dimanche montag dienstag mittwoch
 donnerstag freitag samstag sonntag segunda terca quarta quinta sexta
+lunedi martedi mercoledi giovedi venerdi sabato domenica maandag dinsdag woensdag donderdag
+vrijdag zaterdag zondag poniedzialek wtorek sroda czwartek piatek sobota niedziela mandag
+tisdag onsdag torsdag fredag lordag sondag tirsdag lordag sondag maanantai tiistai keskiviikko
+torstai perjantai lauantai sunnuntai pazartesi sali carsamba persembe cuma cumartesi pazar
+styczen luty marzec kwiecien maj czerwiec lipiec sierpien wrzesien pazdziernik listopad grudzien
 hi hello hey dear thanks thank regards best cheers hola gracias saludos buenas buenos estimado
 estimada querido querida bonjour bonsoir salut merci cordialement cher chere hallo danke gruss
 grusse gruesse liebe lieber sehr geehrte geehrter ola oi obrigado obrigada atenciosamente prezado
 prezada caro cara abracos please ok okay yes no si oui ja nao sim
+ciao salve buongiorno buonasera grazie prego gentile gentilissimo egregio saluti cordiali
+distinti hoi goedemorgen goedemiddag goedenavond beste geachte bedankt dank groet groeten
+vriendelijke hartelijke witam czesc dzien dobry szanowny szanowna dziekuje dzieki pozdrawiam
+powazaniem hej hejsan halla tack kara hälsningar halsningar vanliga mvh mvg moi terve moikka
+kiitos terveisin ystavallisin merhaba selam sayin degerli sevgili tesekkurler saygilarimla
+gunaydin takk kjaere hilsen venlig vennlig
 street st avenue ave road rd lane drive boulevard court place terrace way close crescent square
 calle avenida paseo plaza camino carrera ronda travesia rua praca estrada alameda travessa largo
-rue allee impasse quai chemin strasse platz weg gasse allee ring
+rue allee impasse quai chemin strasse platz weg gasse allee ring via viale piazza corso vicolo
+straat laan plein gracht kade ulica ul aleja plac gatan vagen torget gata vej gade katu tie
+sokak cadde mahalle
+jan feb mar apr jun jul aug sep sept oct nov dec ene abr ago dic janv fevr avr juil dec okt dez fev
+out set gen giu lug ott dic mei okt maj
+ben sono jestem heter heet hedder olen adim ismim nazywam chiamo naam namn navn nimeni
+""".split()
+
+
+#: Brands, carriers, identifiers and support vocabulary: never a name, whatever a name list says
+#: (Faker's lists hold "Hermes", "Royal", "Visa"...): removed from the gazetteer, and stop words.
+_NOT_NAMES = """
 order pedido commande bestellung encomenda account cuenta compte konto conta card tarjeta carte
 karte cartao phone telefono telephone telefon email correo courriel support soporte suporte
-customer cliente client kunde team equipo equipe equipa help ayuda aide hilfe ajuda
+customer cliente client team equipo equipe equipa help ayuda aide hilfe ajuda
+ordine pacco spedizione conto carta assistenza bestelling pakket zending rekening kaart klant
+zamowienie paczka przesylka konto karta klient bestallning paket leverans kund kort kundtjanst
+tilaus paketti tili kortti asiakas siparis kargo hesap kart musteri destek
 amazon paypal visa mastercard amex google apple iphone android windows
 mr mrs ms dr sr sra herr frau mme
 evri ups usps fedex dpd dhl gls hermes correos seur mrw estafeta colissimo chronopost correios
 jadlog loggi royal mail ebay samsung microsoft netflix spotify uber whatsapp bluetooth wifi
-iban dni nie nif cpf ssn nir curp nino pin sku otp cvv
-jan feb mar apr jun jul aug sep sept oct nov dec ene abr ago dic janv fevr avr juil dec okt dez fev
-out set
+postnl bpost inpost postnord posti brt sda poste bartolini allegro zalando klarna
+iban dni nie nif cpf ssn nir curp nino pin sku otp cvv bsn pesel nip personnummer
 """.split()
 
 
@@ -72,6 +316,17 @@ class Gazetteer:
     first_male: frozenset[str]
     last: frozenset[str]
     stop: frozenset[str]
+    #: the function words among :attr:`stop` (spaCy's stop words, the words of cue phrases,
+    #: titles, brands) — not common nouns, months, weekdays or abbreviations: a lower-case word
+    #: of this set never starts or ends a name ("the", "para", "ben", "will"), where "marco"
+    #: (a month in Portuguese, a noun in Spanish) may, before a surname ("sono marco rossi")
+    function: frozenset[str] = frozenset()
+    #: names of the cue languages' locales only (see the module docstring); ``None`` on the views
+    core: Gazetteer | None = field(default=None, repr=False, compare=False)
+    #: names of the supported conversation locales' Faker locales only
+    supported: Gazetteer | None = field(default=None, repr=False, compare=False)
+    #: Faker locale → (first names, surnames) it contributed, folded words
+    sizes: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _in(self, word: str, *sets: frozenset[str], strict: bool = False) -> bool:
         # hyphenated names ("Heinz-Otto", "Bejarano-Blanco") count when every part does
@@ -91,6 +346,9 @@ class Gazetteer:
 
     def is_stop(self, word: str) -> bool:
         return fold_word(word) in self.stop
+
+    def is_function(self, word: str) -> bool:
+        return fold_word(word) in self.function
 
     def is_strict_first(self, word: str) -> bool:
         return self._in(word, self.first, strict=True)
@@ -113,47 +371,163 @@ class Gazetteer:
 
 def _words(values) -> set[str]:
     out: set[str] = set()
-    for v in values:
-        for part in str(v).replace("-", " ").split():
-            w = fold_word(part.strip(".,'’"))
-            if len(w) >= 2 and w.isalpha() and w not in PARTICLES:
-                out.add(w)
+    parts = {part for v in values for part in str(v).replace("-", " ").split()}
+    for part in parts:
+        w = fold_word(part.strip(".,'’()"))
+        if len(w) >= 2 and w.isalpha() and w not in PARTICLES:
+            out.add(w)
     return out
 
 
-def _stop_words() -> set[str]:
-    stop: set[str] = set()
-    for lang in ("en", "es", "fr", "de", "pt"):
+@lru_cache(maxsize=1)
+def person_locales() -> tuple[str, ...]:
+    """Every Faker locale that ships a person provider (``faker.providers.person.<locale>``)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    out = []
+    for loc in AVAILABLE_LOCALES:
         try:
-            mod = importlib.import_module(f"spacy.lang.{lang}.stop_words")
-            stop |= {fold_word(w) for w in mod.STOP_WORDS}
-        except Exception:  # spaCy missing or a language without a list: the extras still apply
+            importlib.import_module(f"faker.providers.person.{loc}")
+        except ImportError:
+            continue
+        out.append(loc)
+    return tuple(out)
+
+
+def _values(provider, attr: str) -> list[str]:
+    """A name list of a provider class: a tuple/list of names or a weighted dict (its keys);
+    properties and methods are skipped, and so are lists inherited unchanged from Faker's base
+    person provider (its placeholder "John", "Jane", "Doe")."""
+    from faker.providers.person import Provider as BasePerson
+
+    try:
+        raw = inspect.getattr_static(provider, attr)
+    except AttributeError:
+        return []
+    if raw is getattr(BasePerson, attr, object()) and provider is not BasePerson:
+        return []
+    if isinstance(raw, dict):
+        raw = list(raw)
+    if not isinstance(raw, (list, tuple)):
+        return []
+    return [v for v in raw if isinstance(v, str)]
+
+
+def _role(attr: str) -> str | None:
+    """"first" / "female" / "male" / "last" for a name-list attribute, None for other lists."""
+    a = attr.lower()
+    if a.startswith("_") or "names" not in a or "language" in a or "fix" in a:
+        return None
+    if "last" in a:
+        return "last"
+    if "first" in a or "middle" in a:
+        if "female" in a:
+            return "female"
+        if "male" in a:
+            return "male"
+        return "first"
+    return None
+
+
+def _polish_female_surnames(last: set[str]) -> set[str]:
+    # Faker pl_PL draws unisex surnames only; real texts have "Kowalska" beside "Kowalski"
+    out = set()
+    for w in last:
+        for m, f in (("ski", "ska"), ("cki", "cka"), ("dzki", "dzka")):
+            if w.endswith(m) and len(w) > len(m) + 2:
+                out.add(w[: -len(m)] + f)
+    return out
+
+
+def _provider_names(loc: str) -> dict[str, set[str]]:
+    provider = importlib.import_module(f"faker.providers.person.{loc}").Provider
+    buckets: dict[str, set[str]] = {"first": set(), "female": set(), "male": set(), "last": set()}
+    for attr in dir(provider):
+        role = _role(attr)
+        if role:
+            buckets[role] |= _words(_values(provider, attr))
+    if loc.startswith("pl_"):
+        buckets["last"] |= _polish_female_surnames(buckets["last"])
+    return buckets
+
+
+def _spacy_stop_words(lang: str) -> frozenset[str]:
+    """``spacy.lang.<lang>.stop_words.STOP_WORDS``, read from its file without importing the
+    language package (``spacy.lang.fr`` compiles its tokenizer exceptions on import: ~4 s)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("spacy")
+        if spec is None or not spec.submodule_search_locations:
+            return frozenset()
+        path = Path(list(spec.submodule_search_locations)[0]) / "lang" / lang / "stop_words.py"
+        namespace: dict = {}
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+        return frozenset(namespace.get("STOP_WORDS", ()))
+    except Exception:  # spaCy missing or a language without a list: the extras still apply
+        return frozenset()
+
+
+def _stop_words() -> tuple[set[str], set[str]]:
+    """(stop words, function words): see :attr:`Gazetteer.stop` and :attr:`Gazetteer.function`."""
+    function: set[str] = set()
+    for lang in CUE_LANGUAGES:
+        function |= {fold_word(w) for w in _spacy_stop_words(lang)}
+    function |= {fold_word(w) for w in TITLES}
+    for cues in CUES.values():  # every word of a cue phrase ("chiamo", "heet", "nazywam")
+        for phrases in cues.values():
+            for p in phrases:
+                function |= {fold_word(w.strip(".:,-’'")) for w in p.replace("’", " ").replace("'", " ").split()}
+    function |= {fold_word(w) for w in _NOT_NAMES}
+    function.discard("")
+    stop = set(function)
+    # Faker's lorem vocabularies: common words of the languages it has them for
+    for loc in ("en_US", "es_ES", "fr_FR", "de_DE", "it_IT", "nl_NL", "pl_PL", "da_DK"):
+        try:
+            words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
+            stop |= {fold_word(w) for w in words}
+        except Exception:
             pass
     for months in MONTHS.values():
         stop |= set(months.split())
     stop |= {fold_word(w) for w in _EXTRA_STOP}
-    stop |= {fold_word(w) for w in TITLES}
-    return stop
+    return stop, function
 
 
-@lru_cache(maxsize=1)
-def gazetteer() -> Gazetteer:
+def _build(buckets: list[dict[str, set[str]]], stop: frozenset[str], function: frozenset[str],
+           **extra) -> Gazetteer:
     first: set[str] = set()
     female: set[str] = set()
     male: set[str] = set()
     last: set[str] = set()
-    for loc in FAKER_PERSON_LOCALES:
-        provider = importlib.import_module(f"faker.providers.person.{loc}").Provider
-        for attr, bucket in (
-            ("first_names", first), ("first_names_female", female), ("first_names_male", male),
-            ("last_names", last),
-        ):
-            values = getattr(provider, attr, None)
-            if values:
-                bucket |= _words(values)
-    first |= female | male
-    stop = _stop_words()
+    for b in buckets:
+        first |= b["first"] | b["female"] | b["male"]
+        female |= b["female"]
+        male |= b["male"]
+        last |= b["last"]
+    not_names = {fold_word(w) for w in _NOT_NAMES}
+    first -= not_names
+    last -= not_names
     return Gazetteer(
-        first=frozenset(first), first_female=frozenset(female), first_male=frozenset(male),
-        last=frozenset(last), stop=frozenset(stop),
+        first=frozenset(first), first_female=frozenset(female - not_names),
+        first_male=frozenset(male - not_names), last=frozenset(last), stop=stop, function=function, **extra,
     )
+
+
+def _lang_of(faker_loc: str) -> str:
+    lang = faker_loc.split("_")[0].lower()
+    return "nb" if lang in ("no", "nn") else lang
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    stop_, function_ = _stop_words()
+    stop, function = frozenset(stop_), frozenset(function_)
+    per_locale = {loc: _provider_names(loc) for loc in person_locales()}
+    supported_faker = {faker_locale(loc) for loc in SUPPORTED_LOCALES}
+    core = _build([b for loc, b in per_locale.items() if _lang_of(loc) in CUE_LANGUAGES], stop, function)
+    supported = _build([b for loc, b in per_locale.items() if loc in supported_faker], stop, function)
+    sizes = {
+        loc: (len(b["first"] | b["female"] | b["male"]), len(b["last"])) for loc, b in per_locale.items()
+    }
+    return _build(list(per_locale.values()), stop, function, core=core, supported=supported, sizes=sizes)

@@ -9,64 +9,21 @@ from __future__ import annotations
 import regex as re
 from presidio_analyzer import RecognizerResult
 
-from agent_release.masking.gazetteer import PARTICLES, TITLES, gazetteer
+from agent_release.masking.gazetteer import CUES, PARTICLES, TITLES, gazetteer
 from agent_release.masking.recognizers import _Base
 from agent_release.masking.textutil import fold, fold_word
 
 
 #: a word of a name; abbreviated compound first names ("Klaus-D.", "H.-Dieter") included
 _WORD = re.compile(r"\p{Lu}\.-\p{Lu}[\p{L}\p{M}]+|\p{Lu}[\p{L}\p{M}]+-\p{Lu}\.|\p{L}[\p{L}\p{M}'’\-]*")
-_STRONG_CUES = [
-    # en
-    "my name is", "my name's", "name is", "the name is", "call me", "i am called", "full name",
-    "name:", "name -", "customer name", "account holder", "account holder's name", "cardholder",
-    "card holder", "in the name of", "under the name", "under the name of", "it's under",
-    "it is under", "signed",
-    # es
-    "me llamo", "mi nombre es", "mi nombre:", "nombre:", "nombre completo", "a nombre de",
-    "titular:", "titular de la cuenta", "titular de la tarjeta", "se llama", "firmado",
-    "os escribe", "les escribe", "le escribe", "te escribe",
-    # fr
-    "je m'appelle", "je m’appelle", "mon nom est", "mon nom:", "nom:", "nom complet",
-    "au nom de", "appelez-moi", "titulaire:", "titulaire du compte", "titulaire de la carte",
-    # de
-    "ich heisse", "ich heiße", "mein name ist", "mein name:", "auf den namen", "auf den namen von",
-    "lauft auf", "läuft auf", "lautet auf", "kontoinhaber", "kontoinhaberin", "karteninhaber",
-    "vollständiger name", "vollstandiger name",
-    # pt
-    "meu nome e", "meu nome é", "me chamo", "nome:", "nome completo", "em nome de", "no nome de",
-    "titular da conta", "titular do cartao", "titular do cartão",
-]
-_COPULA = r"(?:[ \t]+(?:is|es|est|ist|e|é|era|was|sera|será))?"
-_WEAK_CUES = [
-    "i'm", "i’m", "i am", "it's", "this is", "soy", "sou", "je suis", "c'est", "c’est", "ich bin",
-    "ici", "hier ist", "hier spricht", "aqui e", "aqui é", "aqui fala", "habla",
-    "quien habla", "con", "with", "avec", "mit", "com",
-    "hi", "hello", "hey", "hiya", "dear", "hola", "buenos dias", "buenos días", "buenas tardes",
-    "buenas noches", "buenas", "estimado", "estimada", "querido", "querida", "bonjour",
-    "bonsoir", "salut", "cher", "chère", "chere", "hallo", "guten tag", "guten morgen", "liebe",
-    "lieber", "sehr geehrte", "sehr geehrter", "ola", "olá", "oi", "bom dia", "boa tarde",
-    "boa noite", "prezado", "prezada", "caro", "cara", "thanks", "thank you", "gracias",
-    "muchas gracias", "merci", "danke", "vielen dank", "obrigado", "obrigada", "valeu", "cheers",
-    "bye", "adios", "adiós", "au revoir", "tschüss", "tchau", "ciao", "atendido por", "attended by",
-    "de parte de", "from", "de la part de", "von", "da parte de", "para", "for", "pour", "für",
-    "cliente", "customer", "client", "kunde", "kundin", "perfecto", "perfect", "parfait", "perfeito",
-    "genial", "great", "super", "ok", "okay", "claro", "sure", "bien", "certo", "gut",
-]
-_TITLE_CUES = sorted(
-    (TITLES - {"m"}) | {"mr.", "mrs.", "ms.", "dr.", "sr.", "sra.", "srta.", "dra.", "m.", "prof."},
-    key=len, reverse=True,
-)
-_SIGNATURE_CUES = [
-    "regards", "best regards", "kind regards", "warm regards", "best", "cheers", "thanks",
-    "thank you", "sincerely", "yours sincerely", "yours", "saludos", "un saludo", "saludos cordiales",
-    "atentamente", "cordialmente", "gracias", "muchas gracias", "un abrazo", "cordialement",
-    "bien cordialement", "bien à vous", "bien a vous", "merci", "bisous", "amitiés",
-    "mit freundlichen grüßen", "mit freundlichen grussen", "viele grüße", "viele grusse", "grüße",
-    "grusse", "gruß", "gruss", "lg", "beste grüße", "beste grusse", "danke und gruß",
-    "danke und gruss", "danke", "atenciosamente", "abraços", "abracos", "obrigado", "obrigada",
-    "att", "att.", "at.te",
-]
+
+
+def _cues(kind: str, langs=None) -> list[str]:
+    return [c for lang, kinds in CUES.items() if langs is None or lang in langs for c in kinds.get(kind, ())]
+
+
+#: "my name is" / "il mio nome è" / "mitt namn är" ...: an optional copula after a strong cue
+_COPULA = r"(?:[ \t]+(?:is|es|est|ist|e|é|è|era|was|sera|será|är|ar|er))?"
 
 
 def _cue_regex(cues, *, trailing: str) -> object:
@@ -74,31 +31,78 @@ def _cue_regex(cues, *, trailing: str) -> object:
     return re.compile(rf"(?<![\w])(?:{alts}){trailing}")
 
 
-_STRONG_RE = _cue_regex(_STRONG_CUES, trailing=_COPULA + r"(?![\w])[ \t]*[:,\-]?[ \t]*")
-_WEAK_RE = _cue_regex(_WEAK_CUES, trailing=r"(?![\w])[ \t]*[,:]?[ \t]*")
-_TITLE_ABBR = {"mr", "mrs", "ms", "mx", "dr", "dra", "prof", "sr", "sra", "srta", "sñr", "mme", "mlle"}
+_STRONG_TRAIL = _COPULA + r"(?![\w])[ \t]*[:,\-]?[ \t]*"
+_WEAK_TRAIL = r"(?![\w])[ \t]*[,:]?[ \t]*"
+_STRONG_RE = _cue_regex(_cues("strong"), trailing=_STRONG_TRAIL)
+# closings are weak cues too: "Cordiali saluti, Marco Rossi" on one line
+_WEAK_RE = _cue_regex(_cues("weak") + _cues("signature"), trailing=_WEAK_TRAIL)
+_SIGN_RE = _cue_regex(_cues("signature"), trailing=r"[ \t]*[,.!]?[ \t]*\r?\n[ \t]*")
+_DASH_SIGN_RE = re.compile(r"(?:^|\n)[ \t]*(?:--|—|–|-|~)[ \t]*")
+
+#: honorifics: every language's, plus the bare words of :data:`TITLES`; "m." (French) is special
+#: (not after a word, a dot or a slash: "5 m." is a length)
+_TITLE_WORDS = sorted(
+    ({fold(t) for t in _cues("title")} | {fold(t) for t in TITLES if t != "m"}) - {"m."},
+    key=len, reverse=True,
+)
 _TITLE_RE = re.compile(
     r"(?<![\w])(?:"
-    + "|".join(re.escape(fold(t)) for t in sorted(_TITLE_ABBR, key=len, reverse=True)) + r")(?![\w])\.?[ \t]+"
+    + "|".join(re.escape(t) if t.endswith(".") else re.escape(t) + r"(?![\w])\.?" for t in _TITLE_WORDS)
+    + r")[ \t]+"
     + r"|(?<![\w\-./])m\.[ \t]+"
-    + r"|(?<![\w])(?:"
-    + "|".join(re.escape(fold(t)) for t in _TITLE_CUES if t.rstrip(".") not in _TITLE_ABBR and t != "m.")
-    + r")(?![\w])[ \t]+"
 )
-_SIGN_RE = _cue_regex(_SIGNATURE_CUES, trailing=r"[ \t]*[,.!]?[ \t]*\r?\n[ \t]*")
-_DASH_SIGN_RE = re.compile(r"(?:^|\n)[ \t]*(?:--|—|–|-|~)[ \t]*")
+#: titles also written in lower case before a capitalised name, mid-sentence ("il signor Rossi",
+#: "de heer Jansen", "rozmawiałem z pan Nowak"); other titles only count capitalised ("Sr." but
+#: not "sr", "Dr." but not "dr")
+_LOWER_TITLES = frozenset(fold(t) for t in (
+    "de heer", "heer", "meneer", "mevrouw", "pan", "pani", "panie", "pana", "panu", "signor", "signora",
+    "signorina", "sig.", "sig.ra", "sig.na", "señor", "señora", "senhor", "senhora", "monsieur", "madame",
+    "herr", "frau", "fru", "herra", "rouva",
+))
+
+_PARTICLE_ALT = "|".join(sorted(PARTICLES, key=len, reverse=True))
 _CAPW = (
     r"(?:\p{Lu}\.-\p{Lu}[\p{Ll}\p{M}]+|\p{Lu}[\p{Ll}\p{M}]+-\p{Lu}\.|"
     r"\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)*)(?![\w@]|\.\w)"
 )
+#: runs of capitalised words, up to three lower-case particles between them ("Pieter van der Berg")
 _CAP_RUN = re.compile(
-    rf"(?<![\w])(?:{_CAPW})(?:[ \t]+(?:(?:de|del|da|do|dos|das|van|von|der|du|la|le|y|e)[ \t]+)?(?:{_CAPW}))+"
+    rf"(?<![\w])(?:{_CAPW})(?:(?:[ \t]+(?:{_PARTICLE_ALT})){{0,3}}[ \t]+(?:{_CAPW}))+"
     + r"|(?<![\w])\p{Lu}{2,}(?:[ \t]+\p{Lu}{2,})+(?![\w])"
 )
 _LOWW = r"\p{Ll}[\p{Ll}\p{M}'’\-]+(?![\w@]|\.\w)"  # a whole word, not the start of "gloria_s1980@..."
 _LOWER_RUN = re.compile(
-    rf"(?<![\w.@])(?:{_LOWW})(?:[ \t]+(?:(?:de|del|da|do|dos|das|van|von|der|du|la|le)[ \t]+)?(?:{_LOWW}))+"
+    rf"(?<![\w.@])(?:{_LOWW})(?:(?:[ \t]+(?:{_PARTICLE_ALT})){{0,3}}[ \t]+(?:{_LOWW}))+"
 )
+
+#: per language: its self-introduction / addressing cues (strong and weak), for trimming a cue
+#: word that a name span swallowed ("Ben Ayşe Demir" in Turkish, "Sono Marco Rossi" in Italian)
+_LEAD_CUE_RE = {
+    lang: _cue_regex(_cues("strong", (lang,)), trailing=_STRONG_TRAIL).pattern
+    + "|" + _cue_regex(_cues("weak", (lang,)), trailing=_WEAK_TRAIL).pattern
+    for lang in CUES
+}
+_LEAD_CUE_COMPILED: dict[tuple[str, ...], object] = {}
+
+
+def trim_leading_cue(text: str, start: int, end: int, languages: tuple[str, ...]) -> int:
+    """``start`` moved past cue phrases of ``languages`` that open the name span
+    ``text[start:end]``, as long as a word remains: in a Turkish or Dutch conversation "Ben Ayşe
+    Demir" is "I (am) Ayşe Demir", in Italian "Sono Marco Rossi" is "I am Marco Rossi". Only the
+    conversation's languages are used: in English "Ben Smith" is a name."""
+    rx = _LEAD_CUE_COMPILED.get(languages)
+    if rx is None:
+        pats = [_LEAD_CUE_RE[lang] for lang in languages if lang in _LEAD_CUE_RE]
+        if not pats:
+            return start
+        rx = _LEAD_CUE_COMPILED[languages] = re.compile("|".join(f"(?:{p})" for p in pats))
+    folded = fold(text[:end])
+    for _ in range(3):
+        m = rx.match(folded, start)
+        if not m or m.end() >= end or m.end() == start or not _WORD.match(text, m.end()):
+            break
+        start = m.end()
+    return start
 
 
 def _strip_possessive(word: str) -> str:
@@ -109,18 +113,28 @@ def _strip_possessive(word: str) -> str:
 
 
 class NameRecognizer(_Base):
-    """Names in any of the five languages, where English NER misses them.
+    """Person names in any language with cues (:data:`~agent_release.masking.gazetteer.CUES`:
+    en, es, fr, de, pt, it, nl, pl, sv, da, nb, fi, tr — all of them on every text, whatever the
+    conversation's locale), where English NER misses them.
 
-    - after a strong cue ("my name is", "me llamo", "je m'appelle", "ich heiße", "meu nome é",
-      "a nombre de", "titular de la cuenta es", "hier ist"...): up to 4 capitalised words, or
-      gazetteer words in any case (``"me llamo lucía pérez"``) — 0.9;
-    - after a title (Mr, Sra., Mme, Herr, Dona...): capitalised words — 0.9;
-    - after a weak cue (greeting, thanks, "soy", "I'm", "je suis"...): words whose first is in
-      the first-name gazetteer — 0.85;
-    - a signature line after a closing ("Saludos,\\nLucía Pérez", "— Jean Dupont") — 0.85;
-    - anywhere: a first name from the gazetteer followed by more gazetteer names
-      ("Lucía Pérez García", "PEDRO GARCÍA") — 0.8; all lower-case ("lucía pérez") — 0.7,
-      and only when neither word is ambiguous (a function word or a month).
+    - after a strong cue ("my name is", "me llamo", "mi chiamo", "mijn naam is", "nazywam się",
+      "jag heter", "benim adım", "a nombre de", "titular de la cuenta es"...): up to 4
+      capitalised words, or gazetteer words in any case (``"mi chiamo giulia bianchi"``) — 0.9;
+    - after a title (Mr, Sra., Mme, Herr, Sig.ra, dhr., pan, fru...): capitalised words — 0.9;
+    - after a weak cue (greeting, thanks, closing, "soy", "sono", "ik ben", "jestem", "jag är",
+      "ben"...): words whose first is in the first-name gazetteer — 0.85; lower-case too
+      ("sono marco rossi", "ik ben jan de vries"), where an ambiguous first name ("marco" is
+      Portuguese for March, "jan" a month abbreviation) needs an unambiguous surname after it;
+    - a signature line after a closing ("Saludos,\\nLucía Pérez", "Pozdrawiam,\\nJan Nowak",
+      "— Jean Dupont") — 0.85;
+    - anywhere: a first name from the gazetteer followed by more gazetteer names, particles
+      allowed between them ("Lucía Pérez García", "Pieter van der Berg", "PEDRO GARCÍA") — 0.8;
+      all lower-case ("lucía pérez") — 0.7, only with unambiguous names of the supported
+      locales' own name lists (:attr:`Gazetteer.supported`).
+
+    Verbs and pronouns of self-introductions ("ben", "sono", "jestem") are stop words: never a
+    name on their own, never part of a lower-case name. A capitalised one that opens a span in a
+    conversation of that language is trimmed by the masker (:func:`trim_leading_cue`).
     """
 
     #: A type of its own so Presidio's de-duplication never drops these in favour of a spaCy
@@ -132,18 +146,45 @@ class NameRecognizer(_Base):
         self.gaz = gazetteer()
 
     def _accept(self, w: str, *, first_word: bool, mode: str) -> bool:
+        """Whether ``w`` continues (or, ``first_word``, starts) a name after a cue of ``mode``.
+
+        Capitalisation is evidence: a capitalised word after a strong cue or a title is a name
+        unless it is a stop word that no name list has. Without it (lower case, SHOUTING) only
+        names of narrower lists count: the cue languages' own lists after a strong cue, the
+        supported locales' lists after a weak cue ("it's valid", "oi, cadê": "Valid" and "Cade"
+        are in some Faker list, not in a list of a conversation locale).
+        """
         g = self.gaz
         shouting = len(w) > 1 and w.isupper()
         title = w[0].isupper() and not shouting
         stop = fold_word(w) in g.stop
-        is_first, is_last = g.is_first(w), g.is_last(w)
         if first_word and mode == "weak":
-            return is_first and (title or shouting or not stop)
+            if title:  # "Hi Ben" (Dutch "ben" is a stop word), not "with Royal Mail"
+                return g.is_first(w) and (not stop or g.supported.is_first(w))
+            return g.supported.is_strict_first(w)
         if title:
-            return not stop or is_first or is_last
+            return not stop or g.is_first(w) or g.is_last(w)
+        narrow = g.core if mode in ("strong", "title", "signature") else g.supported
         if shouting:  # SHOUTING is no evidence by itself: only gazetteer names
-            return is_first or is_last
-        return (is_first or is_last) and not stop
+            return narrow.is_first(w) or narrow.is_last(w)
+        return (narrow.is_first(w) or narrow.is_last(w)) and not stop
+
+    def _surname_follows(self, text: str, pos: int) -> bool:
+        """Whether an unambiguous surname follows ``pos`` (after a space and any particles), in
+        the same case style as the word before: "marco| rossi", "jan| de vries"."""
+        i, n = pos, len(text)
+        for _ in range(4):
+            if i >= n or text[i] not in " \t":
+                return False
+            m = _WORD.match(text, i + 1)
+            if not m:
+                return False
+            w = m.group()
+            if fold_word(w) in PARTICLES and w.islower():
+                i = m.end()
+                continue
+            return self.gaz.core.is_strict_last(_strip_possessive(w))
+        return False
 
     def _words_from(self, text: str, pos: int, *, mode: str) -> tuple[int, int] | None:
         """Collect up to 4 name words starting at ``pos``."""
@@ -163,8 +204,19 @@ class NameRecognizer(_Base):
                     i += 1
                     continue
                 break
-            if not self._accept(w, first_word=not words, mode=mode):
+            if (mode == "strong" and words and w.islower() and len(words) == 1 and w.isalpha()
+                    and fold_word(w) not in self.gaz.stop):
+                # "mi chiamo chiara colombo": after a strong cue and a first name, a lower-case
+                # word that no stop list knows is the surname, gazetteer or not
+                words.append((ws, we))
                 break
+            if not self._accept(w, first_word=not words, mode=mode):
+                # an ambiguous lower-case first name right before a surname ("sono marco rossi":
+                # "marco" is Portuguese for March), never a function word ("for the carrier")
+                g = self.gaz.core
+                if not (not words and mode in ("weak", "strong") and w.islower() and g.is_first(w)
+                        and not g.is_function(w) and we == m.end() and self._surname_follows(text, we)):
+                    break
             words.append((ws, we))
             i = we
             if we != m.end():  # possessive stripped: the name ends here
@@ -188,7 +240,10 @@ class NameRecognizer(_Base):
         ):
             for m in regex_.finditer(folded):
                 if mode == "title" and not text[m.start()].isupper():
-                    continue  # titles are written capitalised ("Sr. Pérez"), "sr" alone is not one
+                    # titles are written capitalised ("Sr. Pérez"; "sr" alone is not one), except
+                    # those also written in lower case before a capitalised name ("il signor Rossi")
+                    if folded[m.start():m.end()].strip(" \t") not in _LOWER_TITLES or not text[m.end():m.end() + 1].isupper():
+                        continue
                 span = self._words_from(text, m.end(), mode=mode)
                 if not span:
                     continue
@@ -209,15 +264,21 @@ class NameRecognizer(_Base):
 
         Accepted when the first word is a first name, at least one more word is a name, some
         later word is an unambiguous name, and an ambiguous first word ("Julio", "Ella") is
-        followed directly by an unambiguous surname. Lower-case runs accept no ambiguous words.
+        followed directly by an unambiguous surname. Lower-case runs (no cue and no capital says
+        this is a name) accept only names of the supported locales' lists
+        (:attr:`Gazetteer.supported`), no ambiguous first name and no common word ("for the
+        carrier", "link para").
         """
-        g = self.gaz
+        g = self.gaz.supported if lower else self.gaz
         toks = [(base + t.start(), base + t.end(), t.group()) for t in _WORD.finditer(run)]
         out = []
         i = 0
         while i < len(toks):
             w = toks[i][2]
-            if not g.is_first(w) or (lower and not g.is_strict_first(w)):
+            if not g.is_first(w) or (lower and not g.is_strict_first(w)) or (
+                    g.is_function(w) and not self.gaz.supported.is_first(w)):
+                # a function word opens a name only if a conversation locale's list has it:
+                # "Ben Carter", not "The Vela" ("The" is a Vietnamese name)
                 i += 1
                 continue
             names = [i]
@@ -231,7 +292,8 @@ class NameRecognizer(_Base):
                     names.append(j)
                     j += 1
                     continue
-                if lower and g.is_name(wj) and j + 1 < len(toks) and g.is_strict_name(toks[j + 1][2]):
+                if (lower and g.is_name(wj) and not g.is_function(wj) and j + 1 < len(toks)
+                        and g.is_strict_name(toks[j + 1][2])):
                     names.append(j)  # "luiz otávio dias melo": an ambiguous word between names
                     j += 1
                     continue
@@ -240,7 +302,7 @@ class NameRecognizer(_Base):
             ok = bool(later) and any(g.is_strict_name(x) for x in later)
             if not ok and g.is_strict_first(w):
                 nxt = names[1] if len(names) > 1 else (j if lower and j < len(toks) else None)
-                if nxt is not None and g.is_last(toks[nxt][2]):
+                if nxt is not None and g.is_last(toks[nxt][2]) and not (lower and g.is_function(toks[nxt][2])):
                     # "lewis ali", "Lindsay Ho": an ambiguous surname right after a clear first name
                     names = names[:1] + [nxt]
                     later = [toks[nxt][2]]

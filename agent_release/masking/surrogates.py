@@ -48,6 +48,10 @@ _MONTH_NAMES = {
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
     "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    "pl": "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada grudnia",
+    "sv": "januari februari mars april maj juni juli augusti september oktober november december",
 }
 _EN_ABBR = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _MONTH_LOOKUP: dict[str, list[tuple[str, int]]] = {}
@@ -161,13 +165,26 @@ class SurrogateFactory:
         words = [i for i, t in enumerate(tokens) if t[:1].isalpha()]
         g = self.gaz
         out = list(tokens)
-        name_words = [i for i in words if fold_word(tokens[i]) not in PARTICLES | TITLES]
+        # honorifics before the name stay ("Sig.ra", "dott.ssa", "pan", "Mevr."); a title word
+        # inside the name is a name word ("Wei Pan")
+        titles: set[int] = set()
+        for i in words:
+            if fold_word(tokens[i]) not in TITLES:
+                break
+            titles.add(i)
+        for i in list(titles):  # the feminine endings of Italian abbreviations: "Sig.ra", "Dott.ssa"
+            if i + 2 < len(tokens) and tokens[i + 1] == "." and fold_word(tokens[i + 2]) in ("ra", "na", "ssa"):
+                titles.add(i + 2)
+        name_words = [i for i in words if i not in titles and fold_word(tokens[i]) not in PARTICLES]
         avoid = frozenset(fold_word(tokens[i]) for i in name_words)
-        after_title = any(fold_word(tokens[i]) in TITLES for i in words)
+        after_title = bool(titles)
+        prev_word = {b: a for a, b in zip(words, words[1:])}
         for n, i in enumerate(name_words):
             w = tokens[i]
             if n == 0:
-                if after_title or (len(name_words) == 1 and g.is_last(w) and not g.is_first(w)):
+                # "Sr. Pérez": a lone word after a title is a surname; "Mr. John Smith" is not
+                if (after_title and (len(name_words) == 1 or not g.is_first(w))) or (
+                        len(name_words) == 1 and g.is_last(w) and not g.is_first(w)):
                     role = "last"
                 else:
                     role = "first"
@@ -175,7 +192,15 @@ class SurrogateFactory:
                 role = "first"  # compound first name: "Julio Ignacio Santana", "Maria Eduarda Lima"
             else:
                 role = "last"
-            out[i] = self.name_word(w, role, locale, avoid=avoid)
+            fake = self.name_word(w, role, locale, avoid=avoid)
+            if i in prev_word and fold_word(tokens[prev_word[i]]) in PARTICLES:
+                # "Jan de Vries": the original's particle stays, so the fake brings none of its own
+                # (Faker nl_NL's "van Ghoerle" would make "de van Ghoerle")
+                parts = fake.split(" ")
+                while len(parts) > 1 and fold_word(parts[0].strip("'’")) in PARTICLES | {"s", "t"}:
+                    parts.pop(0)
+                fake = " ".join(parts)
+            out[i] = fake
         return "".join(out)
 
     # -- email --------------------------------------------------------------------------------
@@ -363,7 +388,8 @@ class SurrogateFactory:
         norm = " ".join(re.sub(r"[^\w]+", " ", fold(value)).split())
         fk = self.faker(locale, self.seed("STREET_ADDRESS", norm))
         floc = faker_locale(locale)
-        number = str(fk.random_int(1, 299 if floc in ("en_GB", "fr_FR", "es_ES", "pt_BR", "de_DE") else 9999))
+        number = str(fk.random_int(1, 299 if floc in ("en_GB", "fr_FR", "es_ES", "pt_BR", "de_DE", "it_IT", "nl_NL", "pl_PL",
+                                                     "sv_SE") else 9999))
         street = " ".join(fk.street_name().split())
         if floc in ("en_US", "en_GB", "fr_FR"):
             line = f"{number} {street}"
@@ -372,7 +398,9 @@ class SurrogateFactory:
         else:
             line = f"{street} {number}"
         after_street = re.split(r"[,\n]", value, maxsplit=1)[1] if re.search(r"[,\n]", value) else ""
-        if re.search(r"\d{5}|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", after_street):  # postcode + city
+        # postcode + city: 5 digits, UK, NL "1234 AB", PL "00-950", SE "123 45"
+        if re.search(r"\d{5}|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b|\b\d{4}\s?[A-Z]{2}\b|\b\d{2}-\d{3}\b|\b\d{3}\s\d{2}\b",
+                     after_street):
             city = fk.city()
             post = fk.postcode()
             if floc == "en_US":

@@ -75,6 +75,11 @@ class MaskStats:
     distinct_texts: int = 0
     extra_fields_masked: int = 0
     workers: int = 1  # processes that masked (see agent_release.masking.parallel)
+    #: conversations whose locale is not one of ``textutil.SUPPORTED_LOCALES`` (tag as given,
+    #: "(missing)" for none) -> count: masked with the broadest recognizers (every language's
+    #: cues, international phone numbers of every country, surrogates from the nearest Faker
+    #: locale) rather than skipped
+    fallback_locales: Counter = field(default_factory=Counter)
 
     @property
     def total_entities(self) -> int:
@@ -87,6 +92,7 @@ class MaskStats:
             "seconds": round(self.seconds, 3), "distinct_texts": self.distinct_texts,
             "messages_per_second": round(self.messages / self.seconds, 1) if self.seconds else None,
             "extra_fields_masked": self.extra_fields_masked, "workers": self.workers,
+            "fallback_locales": dict(sorted(self.fallback_locales.items())),
         }
 
     def entity_rows(self) -> list[dict]:
