@@ -321,6 +321,10 @@ class Gazetteer:
     #: of this set never starts or ends a name ("the", "para", "ben", "will"), where "marco"
     #: (a month in Portuguese, a noun in Spanish) may, before a surname ("sono marco rossi")
     function: frozenset[str] = frozenset()
+    #: the words among :attr:`stop` that are there only as common words of a language (Faker's
+    #: lorem vocabularies: "victoria" is Spanish for victory, "aria" Italian for air): before
+    #: an unambiguous surname they still start a lower-case name ("victoria adler")
+    common: frozenset[str] = frozenset()
     #: names of the cue languages' locales only (see the module docstring); ``None`` on the views
     core: Gazetteer | None = field(default=None, repr=False, compare=False)
     #: names of the supported conversation locales' Faker locales only
@@ -349,6 +353,9 @@ class Gazetteer:
 
     def is_function(self, word: str) -> bool:
         return fold_word(word) in self.function
+
+    def is_common(self, word: str) -> bool:
+        return fold_word(word) in self.common
 
     def is_strict_first(self, word: str) -> bool:
         return self._in(word, self.first, strict=True)
@@ -468,8 +475,9 @@ def _spacy_stop_words(lang: str) -> frozenset[str]:
         return frozenset()
 
 
-def _stop_words() -> tuple[set[str], set[str]]:
-    """(stop words, function words): see :attr:`Gazetteer.stop` and :attr:`Gazetteer.function`."""
+def _stop_words() -> tuple[set[str], set[str], set[str]]:
+    """(stop words, function words, common words): see :attr:`Gazetteer.stop`,
+    :attr:`Gazetteer.function` and :attr:`Gazetteer.common`."""
     function: set[str] = set()
     for lang in CUE_LANGUAGES:
         function |= {fold_word(w) for w in _spacy_stop_words(lang)}
@@ -481,21 +489,23 @@ def _stop_words() -> tuple[set[str], set[str]]:
     function |= {fold_word(w) for w in _NOT_NAMES}
     function.discard("")
     stop = set(function)
-    # Faker's lorem vocabularies: common words of the languages it has them for
-    for loc in ("en_US", "es_ES", "fr_FR", "de_DE", "it_IT", "nl_NL", "pl_PL", "da_DK"):
-        try:
-            words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
-            stop |= {fold_word(w) for w in words}
-        except Exception:
-            pass
     for months in MONTHS.values():
         stop |= set(months.split())
     stop |= {fold_word(w) for w in _EXTRA_STOP}
-    return stop, function
+    # Faker's lorem vocabularies: common words of the languages it has them for
+    common: set[str] = set()
+    for loc in ("en_US", "es_ES", "fr_FR", "de_DE", "it_IT", "nl_NL", "pl_PL", "da_DK"):
+        try:
+            words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
+            common |= {fold_word(w) for w in words}
+        except Exception:
+            pass
+    common -= stop
+    return stop | common, function, common
 
 
 def _build(buckets: list[dict[str, set[str]]], stop: frozenset[str], function: frozenset[str],
-           **extra) -> Gazetteer:
+           common: frozenset[str], **extra) -> Gazetteer:
     first: set[str] = set()
     female: set[str] = set()
     male: set[str] = set()
@@ -510,7 +520,7 @@ def _build(buckets: list[dict[str, set[str]]], stop: frozenset[str], function: f
     last -= not_names
     return Gazetteer(
         first=frozenset(first), first_female=frozenset(female - not_names),
-        first_male=frozenset(male - not_names), last=frozenset(last), stop=stop, function=function, **extra,
+        first_male=frozenset(male - not_names), last=frozenset(last), stop=stop, function=function, common=common, **extra,
     )
 
 
@@ -521,13 +531,13 @@ def _lang_of(faker_loc: str) -> str:
 
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
-    stop_, function_ = _stop_words()
-    stop, function = frozenset(stop_), frozenset(function_)
     per_locale = {loc: _provider_names(loc) for loc in person_locales()}
     supported_faker = {faker_locale(loc) for loc in SUPPORTED_LOCALES}
-    core = _build([b for loc, b in per_locale.items() if _lang_of(loc) in CUE_LANGUAGES], stop, function)
-    supported = _build([b for loc, b in per_locale.items() if loc in supported_faker], stop, function)
+    stop_, function_, common_ = _stop_words()
+    stop, function, common = frozenset(stop_), frozenset(function_), frozenset(common_)
+    core = _build([b for loc, b in per_locale.items() if _lang_of(loc) in CUE_LANGUAGES], stop, function, common)
+    supported = _build([b for loc, b in per_locale.items() if loc in supported_faker], stop, function, common)
     sizes = {
         loc: (len(b["first"] | b["female"] | b["male"]), len(b["last"])) for loc, b in per_locale.items()
     }
-    return _build(list(per_locale.values()), stop, function, core=core, supported=supported, sizes=sizes)
+    return _build(list(per_locale.values()), stop, function, common, core=core, supported=supported, sizes=sizes)

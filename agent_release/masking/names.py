@@ -47,7 +47,9 @@ _TITLE_WORDS = sorted(
 )
 _TITLE_RE = re.compile(
     r"(?<![\w])(?:"
-    + "|".join(re.escape(t) if t.endswith(".") else re.escape(t) + r"(?![\w])\.?" for t in _TITLE_WORDS)
+    # an abbreviation may take a dot ("Sr. Pérez", "Dhr Jansen"), a word may not ("Monsieur. Excusez-moi")
+    + "|".join(re.escape(t) if t.endswith(".") else re.escape(t) + (r"(?![\w])\.?" if len(t) <= 4 else r"(?![\w])")
+               for t in _TITLE_WORDS)
     + r")[ \t]+"
     + r"|(?<![\w\-./])m\.[ \t]+"
 )
@@ -164,9 +166,11 @@ class NameRecognizer(_Base):
             return g.supported.is_strict_first(w)
         if title:
             return not stop or g.is_first(w) or g.is_last(w)
+        if shouting:  # SHOUTING is no evidence by itself: only a conversation locale's names,
+            # a stop word only as a first name of one ("CALL ME BACK", but "MY NAME IS BEN")
+            sup = g.supported
+            return sup.is_first(w) or (sup.is_last(w) and not stop)
         narrow = g.core if mode in ("strong", "title", "signature") else g.supported
-        if shouting:  # SHOUTING is no evidence by itself: only gazetteer names
-            return narrow.is_first(w) or narrow.is_last(w)
         return (narrow.is_first(w) or narrow.is_last(w)) and not stop
 
     def _surname_follows(self, text: str, pos: int) -> bool:
@@ -183,7 +187,7 @@ class NameRecognizer(_Base):
             if fold_word(w) in PARTICLES and w.islower():
                 i = m.end()
                 continue
-            return self.gaz.core.is_strict_last(_strip_possessive(w))
+            return w.islower() and self.gaz.core.is_strict_last(_strip_possessive(w))
         return False
 
     def _words_from(self, text: str, pos: int, *, mode: str) -> tuple[int, int] | None:
@@ -275,7 +279,9 @@ class NameRecognizer(_Base):
         i = 0
         while i < len(toks):
             w = toks[i][2]
-            if not g.is_first(w) or (lower and not g.is_strict_first(w)) or (
+            if not g.is_first(w) or (lower and not g.is_strict_first(w) and not (
+                    # a common word that is also a first name, right before a clear surname
+                    g.is_common(w) and i + 1 < len(toks) and g.is_strict_last(toks[i + 1][2]))) or (
                     g.is_function(w) and not self.gaz.supported.is_first(w)):
                 # a function word opens a name only if a conversation locale's list has it:
                 # "Ben Carter", not "The Vela" ("The" is a Vietnamese name)
