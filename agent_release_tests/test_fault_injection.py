@@ -417,3 +417,14 @@ def test_a_broken_spec_alerts_once_per_episode_not_on_every_tick(world):
     third = rollout_guardrail_sensor(_sensor_ctx(cursor=second.cursor))
     assert any("spec_alert" in e.metadata and "min_soak_dayx" in e.metadata["spec_alert"].value
                for e in third.asset_events)
+
+
+def test_post_deployment_monitoring_keeps_a_live_release_with_a_broken_spec(world):
+    from agent_release.monitoring.production import release_states
+
+    spec, lake, live, home = world
+    live(100.0, 3)
+    f = _spec_file(home)
+    f.write_text(f.read_text().replace("min_soak_days:", "min_soak_dayz:", 1))
+    states = {s.release_id: s for s in release_states(lake)}
+    assert RID in states and states[RID].rollout_percent == 100.0

@@ -35,6 +35,7 @@ rollout write masked traffic only).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ import duckdb
 import polars as pl
 
 from agent_release.release_spec import AgentSpec
+
+log = logging.getLogger(__name__)
 
 ENV_AGENTS = "AGENT_RELEASE_PRODUCTION_AGENTS"
 ENV_LIVE = "AGENT_RELEASE_MONITORING_LIVE_TABLES"
@@ -84,8 +87,19 @@ def _specs() -> list[Any]:
     for rid in rs.list_releases():
         try:
             out.append(rs.load_release(rid))
-        except (rs.SpecError, FileNotFoundError):
-            continue
+        except (rs.SpecError, FileNotFoundError) as exc:
+            # a broken file must not stop monitoring of a live release: its last known good spec
+            # (agent_release/rollout/specs.py) stands in, as for the rollout's own watches
+            try:
+                from agent_release.rollout.specs import resolve
+                from agent_release.warehouse import Lake
+
+                w = resolve(Lake.default(), rid)
+            except Exception:  # noqa: BLE001 - no lake / no snapshot: nothing known to monitor under
+                continue
+            if w.spec is not None:
+                log.warning("%s: %s — monitored under its last known good spec %s", rid, exc, w.spec.spec_hash)
+                out.append(w.spec)
     return out
 
 
