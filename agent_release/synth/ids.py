@@ -7,7 +7,9 @@ public so tests — and the masking engineer's recognizers — can verify the sa
 from __future__ import annotations
 
 import random
+import re
 import string
+import unicodedata
 
 from agent_release.masking import checksums
 
@@ -69,7 +71,7 @@ def card_number(rng: random.Random) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- IBAN
 
-IBAN_LENGTHS = {"ES": 24, "DE": 22, "FR": 27, "GB": 22, "PT": 25, "BR": 29}
+IBAN_LENGTHS = {"ES": 24, "DE": 22, "FR": 27, "GB": 22, "PT": 25, "BR": 29, "IT": 27, "NL": 18, "PL": 28, "SE": 24}
 
 
 def _iban_check(country: str, bban: str) -> str:
@@ -102,9 +104,37 @@ def _fr_rib_key(bank: str, branch: str, account: str) -> str:
 
 _GB_BANKS = ("NWBK", "BARC", "LOYD", "HBUK", "MIDL", "NAIA", "SRLG", "MONZ")
 
+#: Italian check character tables (codice fiscale and the CIN of an Italian BBAN): characters in odd
+#: positions (1st, 3rd, ...) by ``_IT_ODD``, in even positions by ``_IT_EVEN``; the sum mod 26 is the letter.
+_IT_ODD = dict(zip(_DIGITS + _UPPER, (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18,
+                                      20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23)))
+_IT_EVEN = {c: (int(c) if c.isdigit() else ord(c) - 65) for c in _DIGITS + _UPPER}
+
+
+def _it_check_char(s: str) -> str:
+    return chr(65 + sum((_IT_ODD if i % 2 == 0 else _IT_EVEN)[c] for i, c in enumerate(s)) % 26)
+
+
+def _nl_elfproef(account: str) -> bool:
+    """The Dutch bank-account 11-test (weights 10..1); ING's former Postbank accounts do not use it."""
+    return sum(int(c) * w for c, w in zip(account, range(10, 0, -1))) % 11 == 0
+
+
+def _pl_sort_code_digit(first7: str) -> str:
+    return str((10 - sum(int(c) * w for c, w in zip(first7, (3, 9, 7, 1, 3, 9, 7))) % 10) % 10)
+
+
+_IT_ABI = ("03069", "02008", "05034", "01030", "05387", "03015", "07601", "03062", "06230", "03032")
+_NL_BANKS = (("INGB", 35), ("ABNA", 20), ("RABO", 25), ("SNSB", 8), ("ASNB", 4), ("TRIO", 3), ("KNAB", 2), ("BUNQ", 3))
+_PL_BANKS = ("1020", "1240", "1140", "1050", "1090", "1160", "2490", "1940")
+_SE_BANKS = ("500", "600", "800", "300", "950", "120")
+
 
 def iban(rng: random.Random, country: str) -> tuple[str, str]:
-    """A valid IBAN (mod-97, plus national check digits for ES/FR) → (text, subtype)."""
+    """A valid IBAN (mod-97, plus national check digits for ES/FR/IT/NL/PL) → (text, subtype).
+
+    Polish customers often give the domestic NRB (the IBAN without "PL", "61 1090 1014 ...");
+    30% of PL values are written that way (same subtype; ``pl_nrb_ok`` validates them)."""
     if country == "ES":
         bank = rng.choice(("2100", "0049", "0182", "0081", "2080", "0128", "1465", "2038"))
         branch, account = _digits(rng, 4), _digits(rng, 10)
@@ -125,11 +155,61 @@ def iban(rng: random.Random, country: str) -> tuple[str, str]:
     elif country == "BR":
         bban = rng.choice(("00360305", "60701190", "00000000", "90400888")) + _digits(rng, 5) + \
             _digits(rng, 10) + rng.choice("CP") + rng.choice("123")
+    elif country == "IT":
+        abi, cab = rng.choice(_IT_ABI), _digits(rng, 5)
+        conto = _digits(rng, 12) if rng.random() < 0.5 else "0000" + _digits(rng, 8)
+        bban = _it_check_char(abi + cab + conto) + abi + cab + conto
+    elif country == "NL":
+        bank = rng.choices([b for b, _ in _NL_BANKS], [w for _, w in _NL_BANKS])[0]
+        if bank == "INGB":
+            account = "000" + _digits(rng, 7)
+        else:
+            while True:
+                account = _digits(rng, 10)
+                if _nl_elfproef(account) and account[0] != "0":
+                    break
+        bban = bank + account
+    elif country == "PL":
+        sort7 = rng.choice(_PL_BANKS) + _digits(rng, 3)
+        bban = sort7 + _pl_sort_code_digit(sort7) + _digits(rng, 16)
+    elif country == "SE":
+        pad = rng.choice((3, 4, 6))
+        bban = rng.choice(_SE_BANKS) + "0" * pad + _digits(rng, 17 - pad)
     else:  # pragma: no cover - defensive
         raise ValueError(f"no IBAN format for {country}")
     compact = country + _iban_check(country, bban) + bban
+    if country == "PL" and rng.random() < 0.3:  # the domestic NRB: "61 1090 1014 0000 0712 1981 2874"
+        nrb = compact[2:]
+        text = f"{nrb[:2]} {_group(nrb[2:], (4,) * 6, ' ')}" if rng.random() < 0.7 else nrb
+        return text, "PL_IBAN"
     text = _group(compact, (4,) * 8, " ") if rng.random() < 0.65 else compact
     return text, f"{country}_IBAN"
+
+
+def pl_nrb_ok(s: str) -> bool:
+    """A Polish domestic account number (NRB: 26 digits, the IBAN without "PL")."""
+    d = s.replace(" ", "")
+    return len(d) == 26 and d.isdigit() and iban_ok("PL" + d)
+
+
+def iban_national_ok(iban_text: str) -> bool:
+    """The national check inside the BBAN, where the country has one we generate: ES (CCC digits),
+    FR (RIB key), IT (CIN), NL (11-test, except ING), PL (sort-code digit). True for other countries."""
+    s = iban_text.replace(" ", "").upper()
+    if s[:1].isdigit():
+        s = "PL" + s
+    c, b = s[:2], s[4:]
+    if c == "ES":
+        return b[8:10] == _es_ccc_digit("00" + b[:8]) + _es_ccc_digit(b[10:])
+    if c == "FR":
+        return b[21:] == _fr_rib_key(b[:5], b[5:10], b[10:21])
+    if c == "IT":
+        return b[0] == _it_check_char(b[1:])
+    if c == "NL":
+        return b[:4] == "INGB" or _nl_elfproef(b[4:])
+    if c == "PL":
+        return b[7] == _pl_sort_code_digit(b[:7])
+    return True
 
 
 # --------------------------------------------------------------------------- national ids
@@ -297,6 +377,105 @@ def mx_curp(rng: random.Random, first: str, last1: str, last2: str, birth: tuple
 
 def mx_curp_ok(s: str) -> bool:
     return len(s) == 18 and all(c in _CURP_CHARS for c in s) and _curp_digit(s[:17]) == s[17]
+
+
+def _fold_upper(s: str) -> str:
+    """Letters only, accents removed, upper case ("D'Angelo" → "DANGELO", "Nicolò" → "NICOLO")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", s).upper() if "A" <= c <= "Z")
+
+
+_CF_MONTHS = "ABCDEHLMPRST"
+#: Belfiore codes of common birthplaces (Roma, Milano, Napoli, Torino, Palermo, Genova, Bologna,
+#: Firenze, Bari, Catania, Venezia, Verona, Padova, Brescia) and two foreign ones (Germania, Svizzera).
+_BELFIORE = ("H501", "H501", "F205", "F205", "F839", "L219", "G273", "D969", "A944", "D612", "A662", "C351", "L736",
+             "L781", "G224", "B157", "Z112", "Z133")
+_CF_RE = re.compile(r"[A-Z]{6}\d{2}[ABCDEHLMPRST]\d{2}[A-Z]\d{3}[A-Z]")
+
+
+def _cf_part(word: str, is_first: bool) -> str:
+    w = _fold_upper(word)
+    cons = [c for c in w if c not in "AEIOU"]
+    vows = [c for c in w if c in "AEIOU"]
+    if is_first and len(cons) >= 4:
+        return cons[0] + cons[2] + cons[3]
+    return "".join((cons + vows + ["X"] * 3)[:3])
+
+
+def it_fiscal_code(rng: random.Random, first: str, last: str, birth: tuple[int, int, int], sex: str) -> str:
+    """Italian codice fiscale consistent with the person (surname, name, birth date, sex) + check letter."""
+    y, m, d = birth
+    head = (_cf_part(last, False) + _cf_part(first, True) + f"{y % 100:02d}" + _CF_MONTHS[m - 1]
+            + f"{d + (40 if sex == 'F' else 0):02d}" + rng.choice(_BELFIORE))
+    return head + _it_check_char(head)
+
+
+def it_fiscal_code_ok(s: str) -> bool:
+    s = s.replace(" ", "").upper()
+    return (_CF_RE.fullmatch(s) is not None and (1 <= int(s[9:11]) <= 31 or 41 <= int(s[9:11]) <= 71)
+            and _it_check_char(s[:15]) == s[15])
+
+
+def nl_bsn(rng: random.Random) -> str:
+    """Dutch burgerservicenummer: 9 digits passing the 11-test (9·d1 + … + 2·d8 − d9 ≡ 0 mod 11)."""
+    while True:
+        body = str(rng.randint(1, 6)) + _digits(rng, 7)
+        check = sum(int(c) * w for c, w in zip(body, range(9, 1, -1))) % 11
+        if check < 10:
+            break
+    n = body + str(check)
+    r = rng.random()
+    return n if r < 0.6 else f"{n[:4]}.{n[4:6]}.{n[6:]}" if r < 0.85 else f"{n[:3]} {n[3:6]} {n[6:]}"
+
+
+def nl_bsn_ok(s: str) -> bool:
+    d = s.replace(".", "").replace(" ", "")
+    if len(d) != 9 or not d.isdigit() or d == "000000000":
+        return False
+    return (sum(int(c) * w for c, w in zip(d[:8], range(9, 1, -1))) - int(d[8])) % 11 == 0
+
+
+_PESEL_W = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+_PESEL_CENTURY = {18: 80, 19: 0, 20: 20, 21: 40, 22: 60}
+
+
+def pl_pesel(rng: random.Random, birth: tuple[int, int, int], sex: str) -> str:
+    """Polish PESEL: YYMMDD (month + 20 for 2000s) + serial + sex digit (odd = male) + check digit."""
+    y, m, d = birth
+    body = (f"{y % 100:02d}{m + _PESEL_CENTURY[y // 100]:02d}{d:02d}{_digits(rng, 3)}"
+            + rng.choice("13579" if sex == "M" else "02468"))
+    return body + str((10 - sum(int(c) * w for c, w in zip(body, _PESEL_W)) % 10) % 10)
+
+
+def pl_pesel_ok(s: str) -> bool:
+    d = s.replace(" ", "")
+    if len(d) != 11 or not d.isdigit():
+        return False
+    mm, dd = int(d[2:4]), int(d[4:6])
+    return (mm % 20 in range(1, 13) and 1 <= dd <= 31
+            and (10 - sum(int(c) * w for c, w in zip(d, _PESEL_W)) % 10) % 10 == int(d[10]))
+
+
+def se_personnummer(rng: random.Random, birth: tuple[int, int, int], sex: str) -> str:
+    """Swedish personnummer YYMMDD-NNNC: third serial digit odd for men, Luhn check over the 9 digits."""
+    y, m, d = birth
+    serial = _digits(rng, 2) + rng.choice("13579" if sex == "M" else "02468")
+    body = f"{y % 100:02d}{m:02d}{d:02d}{serial}"
+    tail = serial + checksums.luhn_check_digit(body)
+    r = rng.random()
+    if r < 0.55:
+        return f"{body[:6]}-{tail}"
+    if r < 0.8:
+        return f"{y}{m:02d}{d:02d}-{tail}"
+    return f"{y}{m:02d}{d:02d}{tail}" if r < 0.9 else f"{body[:6]}{tail}"
+
+
+def se_personnummer_ok(s: str) -> bool:
+    d = s.replace("-", "").replace("+", "").replace(" ", "")
+    if len(d) == 12:
+        d = d[2:]
+    if len(d) != 10 or not d.isdigit():
+        return False
+    return 1 <= int(d[2:4]) <= 12 and (1 <= int(d[4:6]) <= 31 or 61 <= int(d[4:6]) <= 91) and checksums.luhn_ok(d)
 
 
 # --------------------------------------------------------------------------- network
