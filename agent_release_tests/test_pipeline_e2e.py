@@ -40,7 +40,8 @@ def _materialize(home: Path, log_source: LogSourceResource, instance: dg.Dagster
     for day in days:
         results.append(dg.materialize(
             [masking.staged_masked_conversations, masking.masked_conversations, masking.no_residual_identifiers,
-             masking.no_ground_truth_leak, masking.masking_rows_balance, masking.traffic_days_cover_intake,
+             masking.no_residual_pii_shapes, masking.no_ground_truth_leak, masking.masking_rows_balance,
+             masking.traffic_days_cover_intake,
              intake.raw_conversations],
             selection=[masking.staged_masked_conversations.key, masking.masked_conversations.key], partition_key=day,
             resources=resources, instance=instance, raise_on_error=False))

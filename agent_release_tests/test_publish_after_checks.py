@@ -26,7 +26,8 @@ from agent_release.warehouse import Lake, file_digest
 MASKED = masking.MASKED
 DAY1, DAY2 = "2026-11-02", "2026-11-03"
 ASSETS = [masking.staged_masked_conversations, masking.masked_conversations, masking.no_residual_identifiers,
-          masking.no_ground_truth_leak, masking.masking_rows_balance, masking.traffic_days_cover_intake,
+          masking.no_residual_pii_shapes, masking.no_ground_truth_leak, masking.masking_rows_balance,
+          masking.traffic_days_cover_intake,
           intake.raw_conversations]
 SELECTION = [masking.staged_masked_conversations.key, masking.masked_conversations.key]
 
@@ -173,6 +174,7 @@ def test_a_day_with_raw_pii_caught_by_a_blocking_check_is_never_visible_in_the_w
     checks = _checks(res)
     assert checks["no_ground_truth_leak"].passed is False
     assert checks["no_residual_identifiers"].passed is False  # the e-mail is a structured identifier too
+    assert checks["no_residual_pii_shapes"].passed is False  # and e-mail-shaped, outside the surrogates
     assert "stays staged, NOT published" in checks["no_ground_truth_leak"].description  # the reason, visible
     assert scenario["day2_published_mats"] == 0  # the publish step never ran
     views = scenario["after_leaky"]

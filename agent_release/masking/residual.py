@@ -1,19 +1,56 @@
-"""Residual PII check on masked output.
+"""Residual PII checks on masked output: two scans, built differently.
 
-Re-runs the masker's analyzer over masked text and reports findings of the STRUCTURED types
-(:data:`agent_release.pii.STRUCTURED`: emails, phones, cards, IBANs, national ids, IPs) that are
-NOT inside a surrogate span recorded in ``masked_spans`` — i.e. identifiers that survived
-masking. Surrogates themselves are format-valid (a fake IBAN is still an IBAN), which is why the
-spans are needed to tell them apart from leaks.
+:func:`residual_scan` re-runs the masker's analyzer over masked text and reports findings of the
+STRUCTURED types (:data:`agent_release.pii.STRUCTURED`: emails, phones, cards, IBANs, national
+ids, IPs) that are NOT inside a surrogate span recorded in ``masked_spans`` — i.e. identifiers
+that survived masking. Surrogates themselves are format-valid (a fake IBAN is still an IBAN),
+which is why the spans are needed to tell them apart from leaks. It shares the detectors' blind
+spots: what they miss while masking, they miss again here.
 
-The report never contains the matched text: only where it is, its type, score and recognizer.
+:func:`independent_residual_scan` (issue 15) shares nothing with the detectors: no recognizer,
+gazetteer, checksum or NER; plain shape rules and cue lists written here. The masker's
+surrogate ledger (``masked_spans``: field, start, end, type of every fake it wrote, in masked
+coordinates, never the original) says what was replaced; the fakes are blanked, then the
+declared non-PII formats (:mod:`agent_release.masking.non_pii`: order, tracking, invoice, ticket,
+SKU numbers, amounts, dates, extendable in ``data/masking/non_pii_patterns.yaml``), and what
+still has a PII shape is a finding (:data:`KINDS`):
+
+- ``digit_run``: 7+ digits with up to three separators (space . - / ( ) +) between digits
+  ("+34 612 34 56 78", "(415) 555-0123"); ``card`` when 13-19 digits;
+- ``email``, ``iban`` (country letters, 2 digits, 11+ groups of letters/digits, no checksum:
+  a mistyped IBAN is still personal data), ``national_id`` (DNI/NIE, NINO, CURP, codice fiscale,
+  HETU, SSN, CPF, personnummer/CPR, NIR, Belgian number), ``ip_address`` (IPv4, IPv6);
+- ``name_after_cue``: the word sequence after a self-introduction ("my name is", "me llamo",
+  "je m'appelle", "ich heiße", "meu nome é", "mi chiamo", "mijn naam is", "nazywam się",
+  "jag heter", "jeg hedder/heter", "nimeni on", "benim adım": any word; "I'm", "soy", "sono",
+  "ik ben", "jestem", "jag är", "olen" …: Titlecase words only), after a person-name JSON key,
+  and a name ending the line after a sign-off ("Kind regards,\nAlice Thompson");
+- ``address``: capitalised words and numbers after an address cue ("address", "dirección",
+  "adresse", "Anschrift", "endereço", "indirizzo", "adres", "adress", "osoite", "i live at",
+  "vivo en" …) or a street-type word ("Calle", "rue", "via", "ul.", "Caddesi" …), street shapes
+  ("742 Evergreen Terrace", "Hauptstraße 5") and postcode + town ("28013 Madrid",
+  "1015 CJ Amsterdam", "00-950 Warszawa", "SW1A 2AA");
+- ``date_of_birth_after_cue``: a date after a birth cue ("born", "Geburtsdatum", "nacido" …),
+  declared dates notwithstanding;
+- ``unhashed_user_id``: a user id that is not ``u_`` + 64 hex.
+
+Fields: message contents, ``error`` and ``action`` strings, conversation and message
+``extra_json``. ``error`` strings are masked but the ledger has no spans for them, so a fake the
+masker wrote into one is a finding (fail closed; none in practice: errors are codes).
+
+Both reports never contain the matched text: only where it is and which rule or type.
 """
 
 from __future__ import annotations
 
+import dataclasses as _dc
+import ipaddress
+
 import polars as pl
+import regex as _re
 
 from agent_release import pii
+from agent_release.masking import non_pii as _non_pii
 from agent_release.masking.types import RESIDUAL_SCHEMA, TOP_EXTRA_INDEX, decode_index, message_extra_index
 
 
@@ -70,3 +107,566 @@ def residual_scan(masked_df: pl.DataFrame, masker, min_score: float = 0.8) -> pl
                 "entity_type": f.entity_type, "score": float(f.score), "recognizer": f.recognizer,
             })
     return pl.DataFrame(out, schema=RESIDUAL_SCHEMA)
+
+
+# ================================================================================================
+# Independent residual scan (issue 15): nothing below imports or calls the masker's detectors
+# ================================================================================================
+
+#: the residual findings table: where, and which rule; never the text
+INDEPENDENT_SCHEMA: dict[str, pl.DataType] = {
+    "conversation_id": pl.String,
+    "message_index": pl.Int64,  # null for conversation-level fields (extra_json, user_id)
+    "field": pl.String,  # content | error | action | extra_json | message_extra_json | user_id
+    "kind": pl.String,
+    "start": pl.Int64,  # character offsets in that field of the masked row
+    "end": pl.Int64,
+}
+
+EMAIL, IBAN, CARD, NATIONAL_ID, IP, DIGIT_RUN = (
+    "email", "iban", "card", "national_id", "ip_address", "digit_run")
+NAME, ADDRESS, DATE_OF_BIRTH, USER_ID = "name_after_cue", "address", "date_of_birth_after_cue", "unhashed_user_id"
+KINDS = (EMAIL, IBAN, CARD, NATIONAL_ID, IP, DIGIT_RUN, NAME, ADDRESS, DATE_OF_BIRTH, USER_ID)
+
+#: a digit run is a finding from this many digits on (separators between the digits ignored)
+MIN_DIGITS = 7
+_BLANK = "\x00"  # what a surrogate or a declared non-PII match is replaced with before scanning
+
+
+@_dc.dataclass(frozen=True, order=True)
+class Hit:
+    start: int
+    end: int
+    kind: str
+
+
+# -- structured shapes ---------------------------------------------------------------------------
+_EMAIL = _re.compile(r"(?<![\w.+%'’-])[\w.+%'’-]*\w\s?@\s?[\w-]+(?:\.[\w-]+)*\.\p{L}{2,}(?!\w)")
+_IBAN = _re.compile(r"(?i)(?<![\p{L}\d])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?(?![\p{L}\d])")
+_NATIONAL_IDS = _re.compile(
+    r"(?i)(?<![\p{L}\d])(?:"
+    r"\d{8}[ -]?[A-Z]"  # ES DNI
+    r"|[XYZ][ -]?\d{7}[ -]?[A-Z]"  # ES NIE
+    r"|[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"  # UK NINO (6 digits only)
+    r"|[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d"  # MX CURP
+    r"|[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]"  # IT codice fiscale
+    r"|\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]"  # FI henkilötunnus
+    r"|\d{3}-\d{2}-\d{4}"  # US SSN
+    r"|\d{3}\.\d{3}\.\d{3}-\d{2}"  # BR CPF
+    r"|\d{6}(?:\d{2})?[-+]\d{4}"  # SE personnummer, DK CPR
+    r"|[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3}(?: ?\d{2})?"  # FR NIR
+    r"|\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}"  # BE national number
+    r")(?![\p{L}\d])"
+)
+_IPV4 = _re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
+_IPV6 = _re.compile(r"(?i)(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])")
+#: digits with up to three separator characters between them: "+34 612 34 56 78",
+#: "(415) 555-0123", "0171.234.5678", "12 / 34 56"
+_DIGIT_RUN = _re.compile(r"\d(?:[ \u00a0\u202f\t.\-‐‑‒–—/()+]{0,3}\d)*")
+
+
+def _digits(s: str) -> int:
+    return sum(c.isdigit() for c in s)
+
+
+def _is_ipv6(s: str) -> bool:
+    try:
+        ipaddress.IPv6Address(s)
+    except ValueError:
+        return False
+    return True
+
+
+# -- cue lists (own lists, not the detectors'); matched case-insensitively -------------------------
+#: self-introductions after which any word (lower-case too) is taken as a name
+_STRONG_NAME_CUES = (
+    # en
+    "my name is", "my name's", "my full name is", "my first name is", "my last name is", "my surname is",
+    "the name is", "name's", "full name", "first name", "last name", "surname",
+    # es
+    "me llamo", "mi nombre es", "mi nombre completo es", "mi apellido es", "mis apellidos son", "nombre completo",
+    # fr
+    "je m'appelle", "je m’appelle", "mon nom est", "mon nom c'est", "mon prénom est", "nom complet",
+    # de
+    "ich heiße", "ich heisse", "mein name ist", "mein vorname ist", "mein nachname ist", "vollständiger name",
+    # pt
+    "meu nome é", "meu nome e", "me chamo", "chamo-me", "o meu nome é", "nome completo",
+    # it
+    "mi chiamo", "il mio nome è", "il mio nome e", "nome e cognome", "il mio cognome è",
+    # nl
+    "mijn naam is", "ik heet", "mijn voornaam is", "mijn achternaam is", "volledige naam",
+    # pl
+    "nazywam się", "nazywam sie", "mam na imię", "mam na imie", "moje imię to", "moje nazwisko to",
+    "imię i nazwisko",
+    # sv
+    "jag heter", "mitt namn är", "mitt namn ar", "fullständigt namn",
+    # da
+    "jeg hedder", "mit navn er", "mit fulde navn er",
+    # nb
+    "jeg heter", "mitt navn er", "fullt navn",
+    # fi
+    "nimeni on", "minun nimeni on", "minun nimi on", "koko nimi",
+    # tr
+    "benim adım", "benim adim", "adım", "ismim", "benim ismim", "adı soyadı", "ad soyad",
+)
+#: cues after which only a capitalised word sequence is taken as a name
+_WEAK_NAME_CUES = (
+    # en
+    "i am", "i'm", "i’m", "call me", "speaking with", "in the name of",
+    "under the name", "under the name of", "is under", "registered to", "account holder", "cardholder",
+    "card holder", "name on the card is", "name on the account is", "ask for",
+    # es
+    "soy", "a nombre de", "al nombre de", "está a nombre de", "titular", "pregunte por",
+    # fr
+    "je suis", "moi c'est", "moi c’est", "au nom de", "titulaire",
+    # de
+    "ich bin", "hier ist", "hier spricht", "auf den namen", "auf den namen von", "inhaber", "inhaberin",
+    # pt
+    "eu sou", "sou", "aqui é", "aqui fala", "no nome de", "em nome de", "titular",
+    # it
+    "sono", "io sono", "a nome di", "intestato a", "intestata a", "titolare",
+    # nl
+    "ik ben", "u spreekt met", "op naam van", "op de naam van",
+    # pl
+    "jestem", "z tej strony", "na nazwisko", "na imię", "właściciel", "właścicielka",
+    # sv
+    "jag är", "i namnet", "på namnet", "kontoinnehavare",
+    # da / nb
+    "jeg er", "i navnet", "på navnet", "kontohaver", "kontoinnehaver",
+    # fi
+    "olen", "minä olen", "täällä", "nimellä", "tilinhaltija",
+    # tr
+    "adına", "adina", "hesap sahibi",
+)
+#: sign-offs: a capitalised name right after (on the same line after a comma, or on the next
+#: line), ending its line
+_SIGN_OFFS = (
+    "regards", "best regards", "kind regards", "warm regards", "best", "best wishes", "thanks", "thank you",
+    "many thanks", "cheers", "sincerely", "yours sincerely", "yours faithfully", "yours truly", "cordially",
+    "saludos", "un saludo", "saludos cordiales", "atentamente", "muchas gracias", "gracias", "cordialement",
+    "bien à vous", "bien cordialement", "merci", "salutations", "grüße", "viele grüße", "beste grüße",
+    "liebe grüße", "freundliche grüße", "mit freundlichen grüßen", "mfg", "lg", "danke", "atenciosamente",
+    "abraços", "abraço", "obrigado", "obrigada", "cumprimentos", "cordiali saluti", "distinti saluti",
+    "saluti", "grazie", "met vriendelijke groet", "vriendelijke groeten", "groeten", "groet", "bedankt",
+    "z poważaniem", "pozdrawiam", "dziękuję", "med vänliga hälsningar", "vänliga hälsningar", "hälsningar",
+    "mvh", "tack", "med venlig hilsen", "venlig hilsen", "hilsen", "mvh", "tak", "med vennlig hilsen",
+    "vennlig hilsen", "takk", "ystävällisin terveisin", "terveisin", "kiitos", "saygılarımla", "saygilarimla",
+    "teşekkürler", "iyi günler",
+)
+#: JSON keys that hold a person's name (in extras): "customer_name": "…"
+_NAME_KEYS = _re.compile(
+    r"(?i)\"(?:customer|client|contact|account_?holder|card_?holder|holder|recipient|sender|full|first|last|"
+    r"given|family|sur|middle|user|display|billing|shipping)_?name\"\s*:\s*\"")
+_ADDRESS_CUES = (
+    # en
+    "address", "home address", "street address", "mailing address", "billing address", "shipping address",
+    "i live at", "i live in", "i live on", "living at", "lives at", "ship to", "ship it to", "send it to",
+    "send them to", "deliver to", "deliver it to", "delivered to", "mail it to", "postcode", "post code",
+    "zip code", "zip",
+    # es
+    "dirección", "direccion", "domicilio", "vivo en", "resido en", "envíenlo a", "envienlo a", "enviar a",
+    "mándenlo a", "entregar en", "código postal", "codigo postal",
+    # fr
+    "adresse", "domicile", "j'habite", "j’habite", "j'habite au", "livrer à", "livrez à", "envoyer à",
+    "expédier à", "code postal",
+    # de
+    "anschrift", "wohnort", "wohnhaft in", "ich wohne in", "ich wohne", "wohne in", "liefern an",
+    "schicken an", "senden an", "postleitzahl", "plz",
+    # pt
+    "endereço", "endereco", "morada", "moro na", "moro no", "moro em", "resido na", "resido em",
+    "enviar para", "entregar em", "entregar no", "entregar na", "cep", "código postal",
+    # it
+    "indirizzo", "recapito", "abito in", "abito a", "vivo a", "vivo in", "spedire a", "consegnare a",
+    "residente in",
+    # nl
+    "adres", "woonadres", "ik woon in", "ik woon op", "woon in", "woon op", "verzenden naar", "sturen naar",
+    "bezorgen op",
+    # pl
+    "adres", "mieszkam w", "mieszkam na", "mieszkam przy", "wysłać na", "kod pocztowy",
+    # sv
+    "adress", "jag bor på", "jag bor i", "bor på", "skicka till", "leveransadress", "postnummer",
+    # da / nb
+    "adresse", "jeg bor på", "jeg bor i", "bor på", "sende til", "send til", "postnummer",
+    # fi
+    "osoite", "osoitteeni", "osoitteeseen", "asun", "postinumero",
+    # tr
+    "adres", "adresim", "adresi", "adresine", "oturuyorum", "posta kodu",
+)
+#: street-type words that open an address: "Calle Mayor 12", "rue de la Paix", "via Roma 3"
+_STREET_PREFIX = (
+    "calle", "c/", "avenida", "avda.", "av.", "paseo", "pso.", "plaza", "pza.", "carrera", "camino",
+    "ronda", "travesía", "urbanización", "glorieta", "rua", "r.", "travessa", "largo", "praça", "alameda",
+    "estrada", "rodovia", "quadra", "rue", "avenue", "boulevard", "bd", "chemin", "allée", "impasse",
+    "quai", "cours", "via", "viale", "piazza", "piazzale", "corso", "vicolo", "strada", "contrada",
+    "ul.", "ulica", "al.", "aleja", "os.", "osiedle", "pl.", "plac", "sokak", "sokağı", "sk.", "caddesi",
+    "cad.", "mahallesi", "mah.", "bulvarı",
+)
+_BIRTH_CUES = (
+    "born", "birth", "birthday", "date of birth", "birthdate", "dob", "d.o.b.", "d.o.b", "nacido", "nacida",
+    "nací", "naci", "nacimiento", "fecha de nacimiento", "né", "née", "naissance", "date de naissance",
+    "geboren", "geburtsdatum", "geburtstag", "geb.", "nascido", "nascida", "nasci", "nascimento",
+    "data de nascimento", "nato", "nata", "nascita", "data di nascita", "geboortedatum", "urodzony",
+    "urodzona", "urodziłem", "urodziłam", "urodzenia", "data urodzenia", "född", "födelsedatum", "født",
+    "fødselsdato", "fødselsdag", "syntynyt", "syntymäaika", "syntymäpäivä", "doğdum", "doğum tarihi",
+    "doğum", "dogum tarihi",
+)
+
+
+def _alternation(words) -> str:
+    return "|".join(_re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+_L = r"[\p{L}\p{M}]"
+_STRONG_RE = _re.compile(rf"(?i)(?<!{_L})(?:{_alternation(_STRONG_NAME_CUES)})(?!{_L})[\s:,\-–]*")
+_WEAK_RE = _re.compile(rf"(?i)(?<!{_L}|['’])(?:{_alternation(_WEAK_NAME_CUES)})(?!{_L})[ \t:,\-–]*")
+_SIGN_OFF_RE = _re.compile(
+    rf"(?im)(?:^|(?<=[.!?]\s))[ \t]*(?:{_alternation(_SIGN_OFFS)})[ \t]*(?:[,!.:\-–][ \t]*\n?|\n)[ \t\n]*")
+_ADDRESS_RE = _re.compile(
+    rf"(?i)(?<!{_L})(?:\p{{L}}*(?:adresse|adress|adres)|{_alternation(_ADDRESS_CUES)})(?!{_L})"
+    rf"(?:[ \t]*(?:[:\-–=]|is|es|est|ist|é|è|er|är|on|to|a|à|an|en|na|no|in|at|op|w|på|i|de|do|da|nova|"
+    rf"new|nueva|nouvelle|neue|nuova|nieuwe|nowy|ny|nya|uusi|yeni|atual|actual|actuelle|aktuelle|attuale|"
+    rf"huidige|obecny|nuvarande|nåværende|nuværende|nykyinen|mevcut)(?!{_L}))*[\s\"':,]*")
+_STREET_RE = _re.compile(rf"(?i)(?<!{_L})(?:{_alternation(_STREET_PREFIX)})(?=[ \t]+[\p{{L}}\d])[ \t]*")
+_POSTFIX_STREET = _re.compile(
+    r"(?<![\p{L}\d])\d{1,5}[A-Za-z]?,?[ \t]+(?:\p{Lu}[\p{L}\p{M}'’.-]*[ \t]+){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl|Terrace|Way|Close|"
+    r"Crescent|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Row|Grove|Gardens|Mews|Hill|Walk)\b\.?"
+    r"|(?<!\p{L})\p{Lu}[\p{L}\p{M}-]*(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|straat|laan|"
+    r"gracht|kade|singel|plein|dijk|gatan|vägen|gränd|gade|vej|allé|gata|gaten|veien|vei|katu|tie|kuja)"
+    r"[ \t]+\d{1,4}[a-zA-Z]?(?![\p{L}\d])")
+_POSTCODE_TOWN = _re.compile(
+    r"(?:(?<=,[ \t]?)|(?<=^)|(?<=\n))[ \t]*(?:\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ \t]\d{2}"
+    r"|\d{4}|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2})[ \t]+\p{Lu}[\p{L}\p{M}'’-]+"
+    r"|(?<![\p{L}\d])[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}(?![\p{L}\d])"  # UK postcode, anywhere
+    r"|(?<=,[ \t]?)[A-Z]{2}[ \t]\d{5}(?:-\d{4})?(?!\d)"  # "Springfield, IL 62704"
+    , _re.M)
+_DATE_SHAPE = (r"(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
+               r"|\d{1,2}\.?(?:[ \t]+(?:de|of))?[ \t]+\p{L}{3,}\.?(?:[ \t]+(?:de|del))?[ \t]+\d{4}"
+               r"|\p{L}{3,}\.?[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4})")
+_DOB_RE = _re.compile(
+    rf"(?i)(?<!{_L})(?:{_alternation(_BIRTH_CUES)})(?!{_L})[^\n.!?\d]{{0,30}}?(?P<date>{_DATE_SHAPE})(?!\d)")
+
+_WORD = _re.compile(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*")
+_PARTICLES = frozenset(
+    "de del de la la le les los las da das do dos di du van von der den ter ten te zu y e i af al el bin ben "
+    "ibn mac st st. d' d’ dal della degli vom zur op het".split())
+_TITLES = frozenset(
+    "mr mr. mrs mrs. ms ms. miss dr dr. prof prof. sr sr. sra sra. srta srta. don doña dona m. mme mme. mlle "
+    "monsieur madame herr frau hr. fr. sig. sig.ra signor signora dhr. mevr. meneer mevrouw pan pani "
+    "bay bayan hanım herra rouva fru".split())
+#: capitalised words that are not names (sentence openers, greetings, pronouns, nouns that follow
+#: "I'm"/"ich bin"/"sono" …, weekdays, months, channel/product words), lower-cased
+_NOT_NAMES = frozenset("""
+i i'm i’m im me my mine you your yours we our us he she it its they them their this that these those
+here there now then today tomorrow yesterday so also just still very really not no yes ok okay sure sorry
+hi hello hey dear thanks thank please welcome good great fine glad happy back calling writing looking
+trying going having waiting interested unable able available new old a an the and or but if of on in at
+to for from by with without about as is are was were be been am do does did have has had will would can
+could should may might must order orders account customer customers client service support team help desk
+agent assistant bot chat manager sales billing shipping delivery sent iphone ipad android mobile phone
+email mail via premium gold silver basic pro plus member members vip guest user admin apartment apt flat
+floor suite unit box po office home work
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct
+nov dec
+hola buenos buenas días dias tardes noches gracias por favor sí si yo tú tu usted ustedes él ella
+nosotros mi mis su sus el la los las un una unos unas es soy estoy está esta muy cliente clienta pedido
+cuenta servicio atención atencion lunes martes miércoles miercoles jueves viernes sábado sabado domingo
+enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+bonjour bonsoir salut merci oui non je vous nous il elle ils elles le les une mon ma mes ton ta votre vos
+très tres client cliente commande compte service lundi mardi mercredi jeudi vendredi samedi dimanche
+janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre
+hallo guten tag morgen abend danke bitte ja nein der die das ein eine einen mein meine ich sie wir er es
+sehr ihr ihre ihrem ihren ihrer ihres konto kontos kunde kundin stammkunde stammkundin neukunde neukundin mitglied bestellung konto kundenservice
+kundendienst montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz juni juli
+oktober dezember
+olá ola oi obrigado obrigada sim não nao eu você voce o os as um uma meu minha seu sua cliente pedido conta
+atendimento segunda terça terca quarta quinta sexta sábado domingo janeiro fevereiro março marco maio
+junho julho setembro outubro novembro dezembro
+ciao buongiorno buonasera grazie io lei lui noi il lo gli mio mia cliente ordine conto servizio lunedì
+martedì mercoledì giovedì venerdì sabato domenica gennaio febbraio aprile maggio giugno luglio agosto
+settembre ottobre novembre dicembre molto
+goedemorgen goedemiddag goedenavond dag dank bedankt nee het een mijn ik jij u wij klant bestelling
+maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
+dzień dzien dobry dziękuję dziekuje tak nie ja moje mój moj klient klientka zamówienie
+hej tack nej jag min mitt kund beställning god
+hei takk nei jeg mit kunde bestilling
+moi kiitos kyllä ei minä asiakas tilaus
+merhaba teşekkürler teşekkür evet hayır ben benim müşteri sipariş
+""".split())
+#: grammatical words: after "my name is" any other word is taken as a name ("April", "Marco")
+_FUNCTION_WORDS = _PARTICLES | frozenset("""
+a an the and or but not no nor is are was were be been am do does did have has had will would can could
+shall should may might must on in at to for from by with without about as of off so also still just very
+here there this that these those it its i me my mine you your he his she her we our they their them
+spelled spelt written wrong incorrect different missing correct misspelled changed same listed shown
+please thanks thank hi hello hey ok okay yes sorry because since while if then than
+y o pero también tambien es está esta son era mal escrito mi mis tu su sus el la los las un una yo usted
+et ou mais aussi est sont était faux mon ma mes ton ta votre le les un une je vous il elle
+und oder aber auch ist sind war nicht falsch mein meine dein ihr ihre der die das ein eine ich sie er es
+e ou mas também é são era errado não meu minha seu sua o os as um uma eu você
+ma anche è sono era sbagliato non mio mia il lo gli un una io lei
+en of maar ook is zijn was niet fout mijn het een ik u
+i lub ale też jest są był nie moje mój ja pan pani
+och eller men också är var inte fel min mitt jag ni
+og eller men også er var ikke feil forkert min mitt mit jeg du
+ja tai mutta myös on oli ei väärin minun minä
+ve veya ama da de değil yanlış benim ben
+""".split())
+_CONTRACTION = _re.compile(r"\p{L}{1,3}['’]\p{Ll}")
+_NOT_POSTAL = _re.compile(r"(?i)mail|\bip\b|\bip-|correo|courriel|electr|élect|\bweb|\burl\b|\blink|\blien")
+_SENTENCE_END = _re.compile(r"[!?;\n]|\.(?=\s|$)")
+
+
+def _capitalised(w: str) -> bool:
+    return w[:1].isupper()
+
+
+def _titlecase(w: str) -> bool:
+    return w[:1].isupper() and (len(w) == 1 or any(c.islower() for c in w[1:]))
+
+
+def _name_after(text: str, pos: int, strong: bool, *, end_of_line: bool = False) -> tuple[int, int] | None:
+    """The name-like word sequence starting at ``pos`` (blanked surrogates may sit inside it):
+    (start, end) of its non-blank name words, or None."""
+    n = len(text)
+    i = pos
+    first = last = None
+    words = 0
+    seen_blank = False
+    pending_particle = False
+    while i < n and words < 6:
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] == _BLANK:
+            while i < n and text[i] in _BLANK + " \t'’\"":
+                i += 1
+            seen_blank = True
+            pending_particle = False
+            continue
+        m = _WORD.match(text, i)
+        if not m or (m.end() < n and (text[m.end()].isdigit() or text[m.end()] == "_")):
+            break  # "B0D95U13LS", "SC-345-L": a code, not a word
+        w = m.group()
+        low = w.lower().rstrip("'’-")
+        if _CONTRACTION.match(w):
+            break  # "J'y", "L'adresse", "C'est": not a name
+        if low in _TITLES and first is None and not seen_blank:
+            i = m.end()
+            if i < n and text[i] == ".":
+                i += 1
+            continue
+        if (first is not None or seen_blank) and low in _PARTICLES and not _capitalised(w):
+            pending_particle = True
+            i = m.end()
+            continue
+        if strong:  # any word but a function word; lower case only for the first three
+            ok = len(low) > 1 and low not in _FUNCTION_WORDS and (_capitalised(w) or not pending_particle and words < 3)
+        else:  # Titlecase only: "I'm Sorry" and "THIS IS RIDICULOUS" are not names
+            ok = _titlecase(w) and low not in _NOT_NAMES
+        if not ok:
+            break
+        first = m.start() if first is None else first
+        last = m.end()
+        words += 1
+        pending_particle = False
+        i = m.end()
+        if i < n and text[i] == "-" and i + 1 < n and text[i + 1].isalpha():
+            i += 1
+    if first is None:
+        return None
+    if end_of_line:
+        rest = text[last:last + 40]
+        if not _re.match(r"[ \t,.!\x00]*(?:\n|$)", rest):
+            return None
+    return first, last
+
+
+def _segment_end(text: str, pos: int, limit: int = 90) -> int:
+    """Where the address clause starting at ``pos`` ends (sentence end, line end or ``limit``)."""
+    stop = min(len(text), pos + limit)
+    for m in _SENTENCE_END.finditer(text, pos, stop):
+        if m.group() == ".":
+            word = _re.search(r"(\p{L}+)$", text[max(pos, m.start() - 8):m.start()])
+            if word and (len(word.group(1)) <= 3 or word.group(1).lower() in {"str", "avda", "pza", "pso"}):
+                continue  # "Av.", "St.", "ul.", "Nr."
+        return m.start()
+    return stop
+
+
+def _address_tokens(text: str, start: int, end: int, *, need_number: bool) -> tuple[int, int] | None:
+    """(start, end) of the address-like tokens of ``text[start:end]``: capitalised words that are
+    not stop words and digit groups; None when there is no such capitalised word (or, with
+    ``need_number``, no number)."""
+    first = last = None
+    caps = shouted = nums = 0
+    for m in _re.finditer(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*|\d+[A-Za-z]?", text[start:end]):
+        w = m.group()
+        if w[0].isdigit():
+            nums += 1
+        elif _capitalised(w) and w.lower().strip("-'’") not in _NOT_NAMES:
+            if _titlecase(w):
+                caps += 1
+            else:
+                shouted += 1  # an all-caps word counts only next to a number ("742 EVERGREEN TERRACE")
+        else:
+            continue
+        s, e = start + m.start(), start + m.end()
+        first = s if first is None else first
+        last = e
+    if not (caps or shouted and nums) or (need_number and not nums):
+        return None
+    return first, last
+
+
+def _blank(text: str, spans) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    n = len(chars)
+    for s, e in spans:
+        for k in range(max(0, s), min(n, e)):
+            chars[k] = _BLANK
+    return "".join(chars)
+
+
+def scan_text(text: str, surrogates=(), non_pii=None, declared=()) -> list[Hit]:
+    """PII-shaped pieces of the masked ``text`` outside the ``surrogates`` ((start, end) in
+    ``text``) and outside declared non-PII matches (``non_pii``: patterns, default the built-in
+    list plus the user file; ``declared``: more (start, end) known not to be PII)."""
+    if not text:
+        return []
+    patterns = _non_pii.load() if non_pii is None else non_pii
+    s_text = _blank(text, surrogates)
+    if not any(c.isdigit() or c.isalpha() for c in s_text):
+        return []
+    # declared non-PII only ever removes findings: a text with none without it is done (most are)
+    if not _scan(s_text, s_text):
+        return []
+    return _scan(_blank(s_text, _non_pii.declared_spans(s_text, patterns) + list(declared)), s_text)
+
+
+def _scan(n_text: str, s_text: str) -> list[Hit]:
+    """The rules on ``n_text`` (surrogates and declared non-PII blanked); dates of birth on
+    ``s_text`` (surrogates blanked only)."""
+    hits: list[Hit] = []
+    work = n_text
+
+    def take(rx, kind, ok=lambda s: True):
+        nonlocal work
+        found = [(m.start(), m.end()) for m in rx.finditer(work) if ok(m.group())]
+        hits.extend(Hit(s, e, kind) for s, e in found)
+        work = _blank(work, found)
+
+    take(_EMAIL, EMAIL)
+    take(_IBAN, IBAN, lambda s: _digits(s) >= 8)
+    take(_NATIONAL_IDS, NATIONAL_ID)
+    take(_IPV4, IP, lambda s: all(int(p) <= 255 for p in s.split(".")))
+    take(_IPV6, IP, _is_ipv6)
+    for m in _DIGIT_RUN.finditer(work):
+        d = _digits(m.group())
+        if d >= MIN_DIGITS:
+            hits.append(Hit(m.start(), m.end(), CARD if 13 <= d <= 19 else DIGIT_RUN))
+
+    # names after self-introduction cues, name keys and sign-offs
+    for rx, strong, eol in ((_STRONG_RE, True, False), (_NAME_KEYS, True, False), (_WEAK_RE, False, False),
+                            (_SIGN_OFF_RE, False, True)):
+        for m in rx.finditer(n_text):
+            span = _name_after(n_text, m.end(), strong, end_of_line=eol)
+            if span:
+                hits.append(Hit(span[0], span[1], NAME))
+    # addresses: after an address cue, after a street-type word, street and postcode shapes
+    for rx, need_number in ((_ADDRESS_RE, False), (_STREET_RE, True)):
+        for m in rx.finditer(n_text):
+            if rx is _ADDRESS_RE and _NOT_POSTAL.search(n_text[max(0, m.start() - 8):m.end() + 16]):
+                continue  # "E-Mail-Adresse", "dirección IP", "adresse e-mail"
+            end = _segment_end(n_text, m.end())
+            if n_text[m.end():m.end() + 1] == _BLANK:
+                # the masker replaced what follows the cue: the address ends with its fake (a street
+                # replaced, its town left: the postcode/town shapes below)
+                end = m.end() + len(n_text[m.end():end]) - len(n_text[m.end():end].lstrip(_BLANK))
+            span = _address_tokens(n_text, m.start() if need_number else m.end(), end, need_number=need_number)
+            if span:
+                hits.append(Hit(span[0], span[1], ADDRESS))
+    for rx in (_POSTFIX_STREET, _POSTCODE_TOWN):
+        for m in rx.finditer(n_text):
+            s = m.start() + len(m.group()) - len(m.group().lstrip())
+            if m.group().strip() and not (m.group().split()[-1].lower() in _NOT_NAMES):
+                hits.append(Hit(s, m.end(), ADDRESS))
+    # dates of birth: the declared-date exemption does not apply after a birth cue
+    for m in _DOB_RE.finditer(s_text):
+        hits.append(Hit(m.start("date"), m.end("date"), DATE_OF_BIRTH))
+    return _merge(hits)
+
+
+def _merge(hits: list[Hit]) -> list[Hit]:
+    """Overlapping hits of one kind as one (an address found by its cue and by its postcode)."""
+    out: list[Hit] = []
+    for h in sorted(set(hits), key=lambda h: (h.kind, h.start, h.end)):
+        if out and out[-1].kind == h.kind and h.start < out[-1].end:
+            out[-1] = Hit(out[-1].start, max(out[-1].end, h.end), h.kind)
+        else:
+            out.append(h)
+    return sorted(out)
+
+
+_HASHED_USER_ID = _re.compile(r"u_[0-9a-f]{64}")
+
+
+def independent_residual_scan(masked_df: pl.DataFrame, non_pii=None) -> pl.DataFrame:
+    """Findings of :func:`scan_text` in every text field of a masked frame (message contents,
+    ``error`` and ``action`` strings, conversation and message ``extra_json``), with the
+    masker's surrogate ledger (``masked_spans``) as the only knowledge of what was replaced; plus
+    any ``user_id`` that is not a keyed hash (``u_`` + 64 hex). Columns: :data:`INDEPENDENT_SCHEMA`.
+    Never the text. ``error`` and ``action`` strings have no ledger: a fake written there would
+    be a finding (fail closed)."""
+    if "masked_spans" not in masked_df.columns:
+        raise ValueError("independent_residual_scan needs a masked frame (no masked_spans column)")
+    patterns = _non_pii.load() if non_pii is None else tuple(non_pii)
+    cache: dict[str, list[Hit]] = {}  # texts without surrogates (assistant templates, tool JSON)
+
+    def scan(text, spans, declared=None):
+        if not text:
+            return []
+        if spans or declared:
+            return scan_text(text, spans or (), patterns, [declared] if declared else ())
+        hit = cache.get(text)
+        if hit is None:
+            hit = cache[text] = scan_text(text, (), patterns)
+        return hit
+
+    out: list[dict] = []
+
+    def add(cid, index, field, hits):
+        out.extend({"conversation_id": cid, "message_index": index, "field": field, "kind": h.kind,
+                    "start": h.start, "end": h.end} for h in hits)
+
+    for cid, uid, msgs, extra, spans in zip(
+        masked_df["conversation_id"].to_list(), masked_df["user_id"].to_list(), masked_df["messages"].to_list(),
+        masked_df["extra_json"].to_list(), masked_df["masked_spans"].to_list(),
+    ):
+        by_index: dict[int, list[tuple[int, int]]] = {}
+        for sp in spans or []:
+            by_index.setdefault(sp["message_index"], []).append((sp["start"], sp["end"]))
+        if uid is not None and not _HASHED_USER_ID.fullmatch(uid):
+            add(cid, None, "user_id", [Hit(0, len(uid), USER_ID)])
+        add(cid, None, "extra_json", scan(extra, by_index.get(TOP_EXTRA_INDEX)))
+        previous = None
+        for i, m in enumerate(msgs or []):
+            content = m.get("content")
+            add(cid, i, "content", scan(content, by_index.get(i), _non_pii.reply_reference(previous, content)))
+            previous = content
+            add(cid, i, "error", scan(m.get("error"), None))
+            add(cid, i, "action", scan(m.get("action"), None))
+            add(cid, i, "message_extra_json", scan(m.get("extra_json"), by_index.get(message_extra_index(i))))
+    return pl.DataFrame(out, schema=INDEPENDENT_SCHEMA)
+
+
+def summarize_findings(findings: pl.DataFrame, first: int = 20) -> dict:
+    """For check metadata: counts per kind, conversations affected, and the first ``first``
+    (conversation_id, field, message_index, kind) — positions, never values."""
+    by_kind = {k: int(n) for k, n in findings.group_by("kind").len().sort("kind").iter_rows()} if findings.height else {}
+    where = (findings.select("conversation_id", "field", "message_index", "kind").unique(maintain_order=True)
+             .head(first))
+    return {"by_kind": by_kind, "conversations": findings["conversation_id"].n_unique() if findings.height else 0,
+            "first": where}

@@ -2,7 +2,9 @@
 
 Stage, check, publish. A day of masked traffic is first *staged* (``masking/staged_masked_conversations``
 writes it to the lake's staging area, which no analyst view, replay or other reader sees); the
-blocking PII checks read the staged file; only when all of them pass does
+blocking PII checks read the staged file (the residual scan with the masker's own detectors, an
+independent scan built without them — ``no_residual_pii_shapes`` —, the ground truth where there is
+one, the row balance); only when all of them pass does
 ``masking/masked_conversations`` *publish* it (one atomic rename into
 ``data/lake/masking/masked_conversations/``, which the analyst views and replay read). Dagster's
 blocking checks skip the publish step in the run whose check failed; the publish step also
@@ -151,6 +153,65 @@ def no_residual_identifiers(
     )
 
 
+@dg.asset_check(
+    asset=staged_masked_conversations,
+    blocking=True,
+    description=(
+        "Independent residual scan, built without the masker's detectors: in every masked field "
+        "(contents, errors, actions, extras) of the staged day, no digit run of 7+ digits "
+        "(separators ignored), e-mail-, IBAN-, card-, national-id- or IP-shaped token, no name "
+        "after a self-introduction cue and no address after an address cue (13 languages), no date "
+        "after a birth cue, no unhashed user id — outside the surrogates the masker recorded "
+        "(masked_spans) and outside the declared non-PII formats (order, tracking, invoice, ticket "
+        "numbers, SKUs, amounts, dates: agent_release/masking/non_pii.py, extended by "
+        "data/masking/non_pii_patterns.yaml). Findings name conversation, field and rule, never the value."
+    ),
+)
+def no_residual_pii_shapes(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    day = _check_partition(context)
+    return pii_shapes_result(_checked(warehouse.lake(), day), day)
+
+
+def pii_shapes_result(masked: pl.DataFrame, day: str | None, *, first: int = 20) -> dg.AssetCheckResult:
+    """The result of :func:`no_residual_pii_shapes` for a masked frame: fails on any finding, and
+    when the declared non-PII list (the user file) does not load."""
+    from agent_release.masking import non_pii
+    from agent_release.masking.residual import independent_residual_scan, summarize_findings
+
+    user_file = non_pii.user_file()
+    try:
+        patterns = non_pii.load()
+    except ValueError as exc:  # a broken user list fails closed: nothing is declared by a file nobody can read
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            description=_held(False, day, f"declared non-PII list unusable ({exc})"),
+            metadata={"day": day or "all", "non_pii_user_file": str(user_file)},
+        )
+    findings = independent_residual_scan(masked, patterns)
+    summary = summarize_findings(findings, first)
+    where = summary["first"]
+    passed = findings.height == 0
+    named = ", ".join(
+        f"{r['conversation_id']} {r['field']}" + (f"[{r['message_index']}]" if r["message_index"] is not None else "")
+        + f" ({r['kind']})" for r in where.head(3).iter_rows(named=True))
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=_held(passed, day, f"{findings.height} PII-shaped value(s) outside the recorded surrogates in "
+                                       f"{summary['conversations']} conversation(s), e.g. {named}"),
+        metadata={
+            "day": day or "all",
+            "findings": findings.height,
+            "conversations_with_findings": summary["conversations"],
+            "findings_by_kind": dg.MetadataValue.json(summary["by_kind"]),
+            "first_findings": dg.MetadataValue.md(md_table(where, max_rows=first)) if findings.height else "_none_",
+            "messages_scanned": int(masked["messages"].list.len().sum() or 0),
+            "non_pii_patterns": len(patterns),
+            "non_pii_user_file": f"{user_file} ({'present' if user_file.exists() else 'absent'})",
+        },
+    )
+
+
 def _checked(lake, day: str | None) -> pl.DataFrame:
     """What a blocking check reads. In a day's run: the staged day (or, when the checks are re-run
     after the day was published and nothing is staged, the published day: the same file). Run on
@@ -265,7 +326,8 @@ def traffic_days_cover_intake(warehouse: WarehouseResource) -> dg.AssetCheckResu
 
 #: The checks a staged day must pass before it is published.
 BLOCKING_CHECKS = tuple(
-    key for c in (no_residual_identifiers, no_ground_truth_leak, masking_rows_balance) for key in c.check_keys
+    key for c in (no_residual_identifiers, no_residual_pii_shapes, no_ground_truth_leak, masking_rows_balance)
+    for key in c.check_keys
 )
 
 
@@ -367,5 +429,6 @@ def masked_conversations(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 defs = dg.Definitions(
     assets=[staged_masked_conversations, masked_conversations],
-    asset_checks=[no_residual_identifiers, no_ground_truth_leak, masking_rows_balance, traffic_days_cover_intake],
+    asset_checks=[no_residual_identifiers, no_residual_pii_shapes, no_ground_truth_leak, masking_rows_balance,
+                  traffic_days_cover_intake],
 )
