@@ -151,14 +151,17 @@ def test_identifiers_have_valid_check_digits(gen):
     checks = {
         "ES_DNI": ids.es_dni_ok, "ES_NIE": ids.es_dni_ok, "BR_CPF": ids.br_cpf_ok, "FR_NIR": ids.fr_nir_ok,
         "DE_STEUER_ID": ids.de_steuer_id_ok, "UK_NINO": ids.uk_nino_ok, "MX_CURP": ids.mx_curp_ok,
+        "IT_FISCAL_CODE": ids.it_fiscal_code_ok, "NL_BSN": ids.nl_bsn_ok, "PL_PESEL": ids.pl_pesel_ok,
+        "SE_PERSONNUMMER": ids.se_personnummer_ok,
         "US_SSN": lambda v: re.fullmatch(r"(?!000|666|9)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4}", v) is not None,
     }
     for r in gen.pii:
         t, v = r["entity_type"], r["value"]
         if t == P.CREDIT_CARD:
             assert ids.luhn_ok(v), v
-        elif t == P.IBAN_CODE:
-            assert ids.iban_ok(v), v
+        elif t == P.IBAN_CODE:  # Polish customers also write the domestic NRB (no "PL")
+            assert (ids.pl_nrb_ok(v) if r["subtype"] == "PL_IBAN" and v[0].isdigit() else ids.iban_ok(v)), v
+            assert ids.iban_national_ok(v), v
         elif t == P.NATIONAL_ID:
             assert checks[r["subtype"]](v), r
         elif t == P.EMAIL_ADDRESS:
@@ -173,7 +176,8 @@ def test_identifiers_have_valid_check_digits(gen):
 
 def test_phone_numbers_are_valid_in_their_country(gen):
     phonenumbers = pytest.importorskip("phonenumbers")
-    region = {"en-US": "US", "en-GB": "GB", "es-ES": "ES", "es-MX": "MX", "fr-FR": "FR", "de-DE": "DE", "pt-BR": "BR"}
+    region = {"en-US": "US", "en-GB": "GB", "es-ES": "ES", "es-MX": "MX", "fr-FR": "FR", "de-DE": "DE", "pt-BR": "BR",
+              "it-IT": "IT", "nl-NL": "NL", "pl-PL": "PL", "sv-SE": "SE"}
     rows = [r for r in gen.pii if r["entity_type"] == P.PHONE_NUMBER]
     ok = 0
     for r in rows:
@@ -274,24 +278,26 @@ def test_personas_change_the_wording(gen):
     assert turns["terse"] < turns["verbose"]
 
 
+def template_strings(x):
+    """Every string of a template tree (dicts, lists, tuples)."""
+    if isinstance(x, str):
+        yield x
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from template_strings(v)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from template_strings(v)
+
+
 def test_templates_use_known_placeholders_and_pair_questions():
     known = {"order", "tracking", "carrier", "sku", "model", "product", "amount", "odate", "eta", "time", "invoice",
              "ticket", "last4", "days", "natid_label", "name", "first", "email", "phone", "card", "iban", "natid",
              "address", "dob", "ip"}
 
-    def walk(x):
-        if isinstance(x, str):
-            yield x
-        elif isinstance(x, dict):
-            for v in x.values():
-                yield from walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                yield from walk(v)
-
     for loc in LANG_OF:
         text = text_for(loc)
-        for s in walk(text):
+        for s in template_strings(text):
             assert set(re.findall(r"\{(\w+)\}", s)) <= known, (loc, s)
         assert set(text["intents"]) == set(S.INTENTS)
         for intent, t in text["intents"].items():

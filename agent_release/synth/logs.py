@@ -91,9 +91,12 @@ INTENT_PII = {
 PII_KINDS = ("name", "email", "phone", "card", "iban", "natid", "address", "dob", "ip")
 _N_PII = ((1, 0.42), (2, 0.30), (3, 0.16), (4, 0.08), (5, 0.04))
 NATID_SUBTYPES = {"en-US": ("US_SSN",), "en-GB": ("UK_NINO",), "es-ES": ("ES_DNI", "ES_DNI", "ES_DNI", "ES_NIE"),
-                  "es-MX": ("MX_CURP",), "fr-FR": ("FR_NIR",), "de-DE": ("DE_STEUER_ID",), "pt-BR": ("BR_CPF",)}
+                  "es-MX": ("MX_CURP",), "fr-FR": ("FR_NIR",), "de-DE": ("DE_STEUER_ID",), "pt-BR": ("BR_CPF",),
+                  "it-IT": ("IT_FISCAL_CODE",), "nl-NL": ("NL_BSN",), "pl-PL": ("PL_PESEL",),
+                  "sv-SE": ("SE_PERSONNUMMER",)}
 #: Countries whose IBAN a customer of the locale gives; en-US and es-MX customers use cards instead.
-IBAN_COUNTRIES = {"en-GB": ("GB",), "es-ES": ("ES",), "fr-FR": ("FR",), "de-DE": ("DE",), "pt-BR": ("BR", "BR", "PT")}
+IBAN_COUNTRIES = {"en-GB": ("GB",), "es-ES": ("ES",), "fr-FR": ("FR",), "de-DE": ("DE",), "pt-BR": ("BR", "BR", "PT"),
+                  "it-IT": ("IT",), "nl-NL": ("NL",), "pl-PL": ("PL",), "sv-SE": ("SE",)}
 
 #: USD per token (input, output), per model id.
 MODEL_PRICES = {"acme-llm-2026-08-07": (1.25e-6, 5.0e-6), "acme-llm-2027-01-15": (1.0e-6, 4.0e-6),
@@ -151,7 +154,8 @@ def _iso(t: int) -> str:
     return f"{p}T{h:02d}:{m:02d}:{sec:02d}Z"
 
 
-_STRIP_ACCENTS = str.maketrans("áàâäãéèêëíìîïóòôöõúùûüñçÁÉÍÓÚÑÇÜÖÄ", "aaaaaeeeeiiiiooooouuuuncAEIOUNCUOA")
+_STRIP_ACCENTS = str.maketrans("áàâäãéèêëíìîïóòôöõúùûüñçÁÉÍÓÚÑÇÜÖÄåÅąćęłńśźżŁŚŻ",
+                               "aaaaaeeeeiiiiooooouuuuncAEIOUNCUOAaAacelnszzLSZ")
 _END_DOT = re.compile(r"\.(\s|$)")
 _ARTICLE_RE: dict[str, re.Pattern] = {}
 _WORD5 = re.compile(r"[^\W\d_]{5,}")
@@ -241,6 +245,11 @@ class _User:
                 "DE_STEUER_ID": lambda: ids.de_steuer_id(r), "BR_CPF": lambda: ids.br_cpf(r),
                 "MX_CURP": lambda: ids.mx_curp(r, p["first"].split(" ")[0], p["last1"], p["last2"],
                                                (b.year, b.month, b.day), p["sex"]),
+                "IT_FISCAL_CODE": lambda: ids.it_fiscal_code(r, p["first"], p["last1"], (b.year, b.month, b.day),
+                                                             p["sex"]),
+                "NL_BSN": lambda: ids.nl_bsn(r),
+                "PL_PESEL": lambda: ids.pl_pesel(r, (b.year, b.month, b.day), p["sex"]),
+                "SE_PERSONNUMMER": lambda: ids.se_personnummer(r, (b.year, b.month, b.day), p["sex"]),
             }[sub]()
             v = (text, sub)
         else:  # pragma: no cover
@@ -765,9 +774,9 @@ class _Conversation:
 
 # --------------------------------------------------------------------------- whole dataset
 
-def _arrivals(rng: random.Random, n: int, start: date, days: int) -> list[tuple[int, str]]:
-    locales = list(L.LOCALE_SHARES)
-    picks = rng.choices(locales, [L.LOCALE_SHARES[x] for x in locales], k=n)
+def _arrivals(rng: random.Random, n: int, start: date, days: int, shares: dict[str, float]) -> list[tuple[int, str]]:
+    locales = list(shares)
+    picks = rng.choices(locales, [shares[x] for x in locales], k=n)
     t_start = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     span = days * 86400
     wmax = max(HOUR_WEIGHTS) * max(DOW_WEIGHTS)
@@ -804,31 +813,37 @@ def _user_slots(rng: random.Random, n: int) -> list[int]:
 
 def generate(n_conversations: int = 3000, *, seed: int = 7, start: date = date(2026, 11, 2), days: int = 7,
              agent_version: str = "support-bot@1", model: str = "acme-llm-2026-08-07",
-             pii_rate: float = 0.6) -> Generated:
+             pii_rate: float = 0.6, locales: dict[str, float] | None = None) -> Generated:
     """Generate ``n_conversations`` conversation logs (contract v1) with PII and look-alike ground truth.
 
     Same arguments → identical output. Records are sorted by ``started_at``; ``conversation_id`` is
-    ``c-<UTC date of start>-<6-digit sequence within that day>``.
+    ``c-<UTC date of start>-<6-digit sequence within that day>``. ``locales`` is the traffic mix
+    (locale → weight, default ``locales.LOCALE_SHARES``; e.g. ``{"pl-PL": 1.0}``).
     """
     if n_conversations < 0 or days < 1:
         raise ValueError("n_conversations must be >= 0 and days >= 1")
     if not 0.0 <= pii_rate <= 1.0:
         raise ValueError("pii_rate must be between 0 and 1")
+    shares = dict(L.LOCALE_SHARES if locales is None else locales)
+    unknown = sorted(set(shares) - set(LANG_OF))
+    if unknown or not shares or any(w < 0 for w in shares.values()) or sum(shares.values()) <= 0:
+        raise ValueError(f"locales must map supported locales ({', '.join(LANG_OF)}) to non-negative weights "
+                         f"with a positive sum; unknown: {unknown}")
     # Only acyclic containers are created; pausing the cyclic GC saves ~15% at 100k+ records.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _generate(n_conversations, seed=seed, start=start, days=days, agent_version=agent_version,
-                         model=model, pii_rate=pii_rate)
+                         model=model, pii_rate=pii_rate, shares=shares)
     finally:
         if was_enabled:
             gc.enable()
 
 
 def _generate(n_conversations: int, *, seed: int, start: date, days: int, agent_version: str, model: str,
-              pii_rate: float) -> Generated:
+              pii_rate: float, shares: dict[str, float]) -> Generated:
     rng = random.Random(seed)
-    arrivals = _arrivals(rng, n_conversations, start, days)
+    arrivals = _arrivals(rng, n_conversations, start, days, shares)
 
     # users: per-locale power-law populations, ids drawn without replacement
     by_locale: dict[str, list[int]] = {}
@@ -836,7 +851,7 @@ def _generate(n_conversations: int, *, seed: int, start: date, days: int, agent_
         by_locale.setdefault(loc, []).append(i)
     slot_of: list[tuple[str, int]] = [("", 0)] * n_conversations
     n_users = 0
-    for loc in L.LOCALE_SHARES:
+    for loc in shares:
         idxs = by_locale.get(loc, [])
         slots = _user_slots(rng, len(idxs))
         for i, s in zip(idxs, slots):

@@ -1,4 +1,4 @@
-"""Per-locale template text: five base languages plus regional substitutions (en-GB, es-MX)."""
+"""Per-locale template text: nine base languages plus regional substitutions (en-GB, es-MX)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import re
 from functools import cache
 from typing import Any
 
-from agent_release.synth.lang import de, en, es, fr, pt
+from agent_release.synth.lang import de, en, es, fr, it, nl, pl, pt, sv
 
-BASE = {"en": en.TEXT, "es": es.TEXT, "fr": fr.TEXT, "de": de.TEXT, "pt": pt.TEXT}
+BASE = {"en": en.TEXT, "es": es.TEXT, "fr": fr.TEXT, "de": de.TEXT, "pt": pt.TEXT, "it": it.TEXT, "nl": nl.TEXT,
+        "pl": pl.TEXT, "sv": sv.TEXT}
 LANG_OF = {"en-US": "en", "en-GB": "en", "es-ES": "es", "es-MX": "es", "fr-FR": "fr", "de-DE": "de",
-           "pt-BR": "pt"}
+           "pt-BR": "pt", "it-IT": "it", "nl-NL": "nl", "pl-PL": "pl", "sv-SE": "sv"}
 
 #: Regional wording applied to the base language (whole words, placeholders untouched).
 SUBSTITUTIONS: dict[str, list[tuple[str, str]]] = {
