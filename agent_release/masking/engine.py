@@ -599,11 +599,10 @@ def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[in
     if all(w.islower() for _, _, w in words) and (len(words) < 2 or not all(g.is_strict_name(w) for _, _, w in words)):
         return None  # lower-case: only a pair of unambiguous gazetteer names ("patricia sweeney")
     shouting = all(w.isupper() for _, _, w in words)
-    # English NER outside English (or on SHOUTING) needs a gazetteer name: one of a conversation
-    # locale's name lists for a lone word or capitals ("Link", "LINK DE RASTREIO" are in some
-    # Faker list), one of the cue languages' lists otherwise
-    need = g.supported if (len(words) == 1 or shouting) else g.core
-    if (language(locale) != "en" or shouting) and not any(need.is_strict_name(w) for _, _, w in words):
+    # English NER outside English (or on SHOUTING) needs an unambiguous name of a conversation
+    # locale's name lists: "Link", "Atlas Chair Pro" are in some Faker list (names from other
+    # lists are the gazetteer runs' of the name recognizer)
+    if (language(locale) != "en" or shouting) and not any(g.supported.is_strict_name(w) for _, _, w in words):
         return None
     # extend back over a first name joined by particles: "Inés de la" + "Crúz Vigil"
     s = _extend_back_over_first_name(text, s)

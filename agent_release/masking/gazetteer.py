@@ -276,6 +276,8 @@ vriendelijke hartelijke witam czesc dzien dobry szanowny szanowna dziekuje dziek
 powazaniem hej hejsan halla tack kara hälsningar halsningar vanliga mvh mvg moi terve moikka
 kiitos terveisin ystavallisin merhaba selam sayin degerli sevgili tesekkurler saygilarimla
 gunaydin takk kjaere hilsen venlig vennlig
+bella bello ottimo perfetto certo prego scusi scusa benvenuto graag natuurlijk sorry super oke
+dobrze jasne swietnie bra toppen perfekt absolut ursakta valkommen
 street st avenue ave road rd lane drive boulevard court place terrace way close crescent square
 calle avenida paseo plaza camino carrera ronda travesia rua praca estrada alameda travessa largo
 rue allee impasse quai chemin strasse platz weg gasse allee ring via viale piazza corso vicolo
