@@ -53,6 +53,7 @@ NAMED = [
     ("it-IT", "Grazie mille Paolo, a presto!", ["Paolo"]),
     ("it-IT", "Distinti saluti, Roberto Marino", ["Roberto Marino"]),
     ("it-IT", "Sono Elena Ricci, cliente dal 2019.", ["Elena Ricci"]),
+    ("it-IT", "Il tecnico Marco è passato stamattina.", ["Marco"]),  # a month only in Portuguese
     # Dutch
     ("nl-NL", "Hallo, ik ben Jan de Vries en ik heb een vraag over mijn bestelling.", ["Jan de Vries"]),
     ("nl-NL", "ik ben jan de vries", ["jan de vries"]),
@@ -65,6 +66,9 @@ NAMED = [
     ("nl-NL", "Dank je wel, Thijs!", ["Thijs"]),
     ("nl-NL", "Goedemiddag, u spreekt met Fleur Mulder van de klantenservice.", ["Fleur Mulder"]),
     ("nl-NL", "Ben je er nog, Sanne de Jong?", ["Sanne de Jong"]),
+    ("nl-NL", "mvg, Kees de Boer", ["Kees de Boer"]),
+    ("nl-NL", "Mevr. de Groot heeft het pakket ontvangen.", ["de Groot"]),
+    ("nl-NL", "Hoi, met Femke. Waar blijft mijn pakket?", ["Femke"]),
     # Polish
     ("pl-PL", "Dzień dobry, nazywam się Katarzyna Nowak.", ["Katarzyna Nowak"]),
     ("pl-PL", "Jestem Piotr Wiśniewski i mam problem z zamówieniem.", ["Piotr Wiśniewski"]),
@@ -130,6 +134,12 @@ UNNAMED = [
     ("tr-TR", "Ben çok memnun kaldım, teşekkürler."),
     ("tr-TR", "Teşekkürler, iyi günler dilerim."),
     ("fi-FI", "Olen tilannut paketin viime viikolla."),
+    ("es-MX", "¿Cuánto dura la batería del Aria Buds?"),  # a first name and a product word
+    ("pt-BR", "Oi, cadê meu pedido?"),  # "Cade" is in Faker's "en" list
+    ("en-US", "We sent a new reset link. It's valid for 30 minutes."),  # "Valid": az_AZ
+    ("en-US", "Let me check with the carrier."),
+    ("en-GB", "Shipped with Royal Mail, tracking number to follow."),
+    ("fr-FR", "Bonjour Madame, Monsieur. Excusez-moi de vous déranger."),
 ]
 
 

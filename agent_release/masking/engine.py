@@ -599,11 +599,17 @@ def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[in
     if all(w.islower() for _, _, w in words) and (len(words) < 2 or not all(g.is_strict_name(w) for _, _, w in words)):
         return None  # lower-case: only a pair of unambiguous gazetteer names ("patricia sweeney")
     shouting = all(w.isupper() for _, _, w in words)
-    # English NER outside English (or on SHOUTING) needs an unambiguous name of a conversation
-    # locale's name lists: "Link", "Atlas Chair Pro" are in some Faker list (names from other
-    # lists are the gazetteer runs' of the name recognizer)
-    if (language(locale) != "en" or shouting) and not any(g.supported.is_strict_name(w) for _, _, w in words):
+    # English NER outside English (or on SHOUTING) needs a name of a conversation locale's name
+    # lists ("Link", "Atlas Chair Pro" are in some other Faker list: names from other lists are
+    # the name recognizer's gazetteer runs') that is no stop word in the conversation's language:
+    # "Il tecnico Marco" ("marco" is a month only in Portuguese)
+    lang = language(locale)
+    if (lang != "en" or shouting) and not any(
+        g.supported.is_name(w) and not g.is_ambiguous_in(w, lang) for _, _, w in words
+    ):
         return None
+    if lang != "en" and len(words) >= 2 and g.is_first(words[0][2]) and not g.is_name(words[-1][2]):
+        return None  # a first name and an unknown word, outside English: a product ("Aria Buds")
     # extend back over a first name joined by particles: "Inés de la" + "Crúz Vigil"
     s = _extend_back_over_first_name(text, s)
     # extend over following surnames

@@ -285,7 +285,6 @@ straat laan plein gracht kade ulica ul aleja plac gatan vagen torget gata vej ga
 sokak cadde mahalle
 jan feb mar apr jun jul aug sep sept oct nov dec ene abr ago dic janv fevr avr juil dec okt dez fev
 out set gen giu lug ott dic mei okt maj
-ben sono jestem heter heet hedder olen adim ismim nazywam chiamo naam namn navn nimeni
 """.split()
 
 
@@ -333,6 +332,10 @@ class Gazetteer:
     supported: Gazetteer | None = field(default=None, repr=False, compare=False)
     #: Faker locale → (first names, surnames) it contributed, folded words
     sizes: dict = field(default_factory=dict, repr=False, compare=False)
+    #: cue language → the words ambiguous *in that language* (its spaCy stop words, lorem words,
+    #: months and cue words, English function and lorem words, the shared extras): "Marco" is a
+    #: month in Portuguese, not in Italian
+    stop_by_language: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _in(self, word: str, *sets: frozenset[str], strict: bool = False) -> bool:
         # hyphenated names ("Heinz-Otto", "Bejarano-Blanco") count when every part does
@@ -358,6 +361,13 @@ class Gazetteer:
 
     def is_common(self, word: str) -> bool:
         return fold_word(word) in self.common
+
+    def is_ambiguous_in(self, word: str, lang: str) -> bool:
+        """Whether ``word`` (every part of a hyphenated word) is a stop word in language ``lang``;
+        for a language without its own list, in any language (:attr:`stop`)."""
+        stop = self.stop_by_language.get(lang, self.stop)
+        parts = [p for p in fold_word(word).split("-") if p]
+        return any(p in stop for p in parts)
 
     def is_strict_first(self, word: str) -> bool:
         return self._in(word, self.first, strict=True)
@@ -477,33 +487,48 @@ def _spacy_stop_words(lang: str) -> frozenset[str]:
         return frozenset()
 
 
-def _stop_words() -> tuple[set[str], set[str], set[str]]:
-    """(stop words, function words, common words): see :attr:`Gazetteer.stop`,
-    :attr:`Gazetteer.function` and :attr:`Gazetteer.common`."""
-    function: set[str] = set()
-    for lang in CUE_LANGUAGES:
-        function |= {fold_word(w) for w in _spacy_stop_words(lang)}
-    function |= {fold_word(w) for w in TITLES}
-    for cues in CUES.values():  # every word of a cue phrase ("chiamo", "heet", "nazywam")
-        for phrases in cues.values():
-            for p in phrases:
-                function |= {fold_word(w.strip(".:,-’'")) for w in p.replace("’", " ").replace("'", " ").split()}
-    function |= {fold_word(w) for w in _NOT_NAMES}
-    function.discard("")
+_LOREM_LOCALES = {"en": "en_US", "es": "es_ES", "fr": "fr_FR", "de": "de_DE", "it": "it_IT", "nl": "nl_NL",
+                  "pl": "pl_PL", "da": "da_DK"}
+
+
+def _cue_words(lang: str) -> set[str]:
+    """Every word of a cue phrase of ``lang`` ("chiamo", "heet", "nazywam")."""
+    out: set[str] = set()
+    for phrases in CUES.get(lang, {}).values():
+        for p in phrases:
+            out |= {fold_word(w.strip(".:,-’'")) for w in p.replace("’", " ").replace("'", " ").split()}
+    out.discard("")
+    return out
+
+
+def _stop_words() -> tuple[set[str], set[str], set[str], dict[str, frozenset[str]]]:
+    """(stop words, function words, common words, stop words per cue language): see
+    :attr:`Gazetteer.stop`, :attr:`Gazetteer.function`, :attr:`Gazetteer.common` and
+    :attr:`Gazetteer.stop_by_language`."""
+    spacy_by = {lang: {fold_word(w) for w in _spacy_stop_words(lang)} for lang in CUE_LANGUAGES}
+    lorem_by: dict[str, set[str]] = {}
+    for lang, loc in _LOREM_LOCALES.items():  # Faker's lorem vocabularies: common words
+        try:
+            words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
+            lorem_by[lang] = {fold_word(w) for w in words}
+        except Exception:
+            lorem_by[lang] = set()
+    shared = {fold_word(w) for w in TITLES} | {fold_word(w) for w in _NOT_NAMES}
+    function = set().union(*spacy_by.values(), *(_cue_words(lang) for lang in CUES)) | shared
     stop = set(function)
     for months in MONTHS.values():
         stop |= set(months.split())
-    stop |= {fold_word(w) for w in _EXTRA_STOP}
-    # Faker's lorem vocabularies: common words of the languages it has them for
-    common: set[str] = set()
-    for loc in ("en_US", "es_ES", "fr_FR", "de_DE", "it_IT", "nl_NL", "pl_PL", "da_DK"):
-        try:
-            words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
-            common |= {fold_word(w) for w in words}
-        except Exception:
-            pass
-    common -= stop
-    return stop | common, function, common
+    extra = {fold_word(w) for w in _EXTRA_STOP}
+    stop |= extra
+    common = set().union(*lorem_by.values()) - stop
+    by_language = {
+        lang: frozenset(
+            spacy_by[lang] | spacy_by["en"] | lorem_by.get(lang, set()) | lorem_by["en"] | _cue_words(lang)
+            | set(MONTHS.get(lang, "").split()) | shared | extra
+        )
+        for lang in CUE_LANGUAGES
+    }
+    return stop | common, function, common, by_language
 
 
 def _build(buckets: list[dict[str, set[str]]], stop: frozenset[str], function: frozenset[str],
@@ -535,11 +560,12 @@ def _lang_of(faker_loc: str) -> str:
 def gazetteer() -> Gazetteer:
     per_locale = {loc: _provider_names(loc) for loc in person_locales()}
     supported_faker = {faker_locale(loc) for loc in SUPPORTED_LOCALES}
-    stop_, function_, common_ = _stop_words()
+    stop_, function_, common_, by_language = _stop_words()
     stop, function, common = frozenset(stop_), frozenset(function_), frozenset(common_)
     core = _build([b for loc, b in per_locale.items() if _lang_of(loc) in CUE_LANGUAGES], stop, function, common)
     supported = _build([b for loc, b in per_locale.items() if loc in supported_faker], stop, function, common)
     sizes = {
         loc: (len(b["first"] | b["female"] | b["male"]), len(b["last"])) for loc, b in per_locale.items()
     }
-    return _build(list(per_locale.values()), stop, function, common, core=core, supported=supported, sizes=sizes)
+    return _build(list(per_locale.values()), stop, function, common, core=core, supported=supported, sizes=sizes,
+                  stop_by_language=by_language)

@@ -37,6 +37,16 @@ _STRONG_RE = _cue_regex(_cues("strong"), trailing=_STRONG_TRAIL)
 # closings are weak cues too: "Cordiali saluti, Marco Rossi" on one line
 _WEAK_RE = _cue_regex(_cues("weak") + _cues("signature"), trailing=_WEAK_TRAIL)
 _SIGN_RE = _cue_regex(_cues("signature"), trailing=r"[ \t]*[,.!]?[ \t]*\r?\n[ \t]*")
+#: formal closings with the name after a comma on the same line ("mvg, Kees de Boer"): a
+#: signature too, so an unknown name counts when it ends the line; not the thanks that also
+#: open sentences ("Thanks, Great Service!")
+_THANKS = {fold(c) for c in (
+    "thanks", "thank you", "cheers", "best", "yours", "gracias", "muchas gracias", "merci", "danke",
+    "obrigado", "obrigada", "grazie", "grazie mille", "bedankt", "alvast bedankt", "tack", "takk",
+    "tak", "kiitos", "dziękuję", "dziekuje", "dzięki", "dzieki", "teşekkürler", "tesekkurler",
+)}
+_SIGN_INLINE_RE = _cue_regex([c for c in _cues("signature") if fold(c) not in _THANKS],
+                             trailing=r"[ \t]*,[ \t]*")
 _DASH_SIGN_RE = re.compile(r"(?:^|\n)[ \t]*(?:--|—|–|-|~)[ \t]*")
 
 #: honorifics: every language's, plus the bare words of :data:`TITLES`; "m." (French) is special
@@ -193,6 +203,7 @@ class NameRecognizer(_Base):
     def _words_from(self, text: str, pos: int, *, mode: str) -> tuple[int, int] | None:
         """Collect up to 4 name words starting at ``pos``."""
         words: list[tuple[int, int]] = []
+        lead: int | None = None  # where leading particles after a title start ("Mevr. de Groot")
         i, n = pos, len(text)
         while len(words) < 4:
             m = _WORD.match(text, i)
@@ -202,6 +213,11 @@ class NameRecognizer(_Base):
             if not w:
                 break
             ws, we = m.start(), m.start() + len(w)
+            if (mode == "title" and not words and w.islower() and fold_word(w) in PARTICLES
+                    and we == m.end() and text[we:we + 1] == " " and (lead is None or ws - lead < 12)):
+                lead = ws if lead is None else lead
+                i = we + 1
+                continue
             if fold_word(w) in PARTICLES and words:
                 i = m.end()
                 if i < n and text[i] in " \t":
@@ -231,7 +247,7 @@ class NameRecognizer(_Base):
             break
         if not words:
             return None
-        return words[0][0], words[-1][1]
+        return (words[0][0] if lead is None else lead), words[-1][1]
 
     def analyze(self, text, entities, nlp_artifacts=None):
         if not any(c.isalpha() for c in text):
@@ -240,7 +256,8 @@ class NameRecognizer(_Base):
         results: list[RecognizerResult] = []
         for regex_, mode, score in (
             (_STRONG_RE, "strong", 0.9), (_TITLE_RE, "title", 0.9), (_WEAK_RE, "weak", 0.85),
-            (_SIGN_RE, "signature", 0.85), (_DASH_SIGN_RE, "signature", 0.85),
+            (_SIGN_RE, "signature", 0.85), (_SIGN_INLINE_RE, "signature", 0.85),
+            (_DASH_SIGN_RE, "signature", 0.85),
         ):
             for m in regex_.finditer(folded):
                 if mode == "title" and not text[m.start()].isupper():
