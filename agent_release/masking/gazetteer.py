@@ -152,6 +152,8 @@ CUES: dict[str, dict[str, tuple[str, ...]]] = {
             "mi chiamo", "il mio nome è", "il mio nome e", "il mio nome:", "mio nome è",
             "nome e cognome", "nome e cognome:", "nome:", "cognome:", "nome completo", "a nome di",
             "intestato a", "intestata a", "titolare del conto", "titolare della carta",
+            "titolare dell'account", "titolare dell’account", "titolare:", "intestatario",
+            "intestataria", "intestatario del conto", "intestataria del conto", "nominativo",
             "mi presento", "firmato",
         ),
         "weak": (
@@ -339,7 +341,7 @@ class Gazetteer:
 
     def _in(self, word: str, *sets: frozenset[str], strict: bool = False) -> bool:
         # hyphenated names ("Heinz-Otto", "Bejarano-Blanco") count when every part does
-        parts = [p for p in fold_word(word).split("-") if len(p.strip(".")) > 1]  # "Klaus-D."
+        parts = [p for p in fold_word(word).replace("’", "'").split("-") if len(p.strip(".")) > 1]  # "Klaus-D."
         return bool(parts) and all(
             any(p in s for s in sets) and not (strict and p in self.stop) for p in parts
         )
@@ -392,9 +394,13 @@ def _words(values) -> set[str]:
     out: set[str] = set()
     parts = {part for v in values for part in str(v).replace("-", " ").split()}
     for part in parts:
-        w = fold_word(part.strip(".,'’()"))
-        if len(w) >= 2 and w.isalpha() and w not in PARTICLES:
+        w = fold_word(part.strip(".,'’()")).replace("’", "'")
+        if len(w) >= 2 and w.replace("'", "").isalpha() and w not in PARTICLES:
             out.add(w)
+            if "'" in w:  # "D'Angelo", "O'Brien": also the name after the elision
+                tail = w.rsplit("'", 1)[1]
+                if len(tail) >= 3:
+                    out.add(tail)
     return out
 
 

@@ -74,7 +74,7 @@ _LOWER_TITLES = frozenset(fold(t) for t in (
 
 _PARTICLE_ALT = "|".join(sorted(PARTICLES, key=len, reverse=True))
 _CAPW = (
-    r"(?:\p{Lu}\.-\p{Lu}[\p{Ll}\p{M}]+|\p{Lu}[\p{Ll}\p{M}]+-\p{Lu}\.|"
+    r"(?:\p{Lu}\.-\p{Lu}[\p{Ll}\p{M}]+|\p{Lu}[\p{Ll}\p{M}]+-\p{Lu}\.|\p{Lu}['’]\p{Lu}[\p{Ll}\p{M}]+|"
     r"\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)*)(?![\w@]|\.\w)"
 )
 #: runs of capitalised words, up to three lower-case particles between them ("Pieter van der Berg")
