@@ -68,12 +68,18 @@ def card_brand_ok(digits: str) -> bool:
 
 # --- IBAN ---------------------------------------------------------------------------------------
 
-#: ISO 13616 lengths for the countries of our locales plus common European/LatAm ones.
+#: ISO 13616 lengths: the IBAN registry (SWIFT), every country that issues IBANs.
 IBAN_LENGTHS = {
-    "AD": 24, "AT": 20, "BE": 16, "BR": 29, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
-    "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28, "IE": 22,
-    "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18,
-    "NO": 15, "PL": 28, "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27,
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32,
+    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24,
+    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
+    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23,
+    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }
 
 
@@ -94,6 +100,36 @@ def iban_ok(value: str) -> bool:
 def iban_check_digits(country: str, bban: str) -> str:
     rem = _iban_numeric(bban.upper() + country.upper() + "00") % 97
     return f"{98 - rem:02d}"
+
+
+# --- CLABE (MX), ABA routing numbers (US) ---------------------------------------------------
+
+def clabe_check_digit(first17: str) -> str:
+    """CLABE control digit: weights 3, 7, 1 repeated, each product mod 10."""
+    total = sum(int(c) * (3, 7, 1)[i % 3] % 10 for i, c in enumerate(first17))
+    return str((10 - total % 10) % 10)
+
+
+def clabe_ok(value: str) -> bool:
+    s = compact(value)
+    return len(s) == 18 and s.isdigit() and clabe_check_digit(s[:17]) == s[17]
+
+
+def aba_ok(value: str) -> bool:
+    """ABA routing number: 9 digits, 3-7-1 weighted sum divisible by 10, a Federal Reserve
+    prefix (00-12, 21-32, 61-72, 80)."""
+    s = compact(value)
+    if len(s) != 9 or not s.isdigit():
+        return False
+    p = int(s[:2])
+    if not (p <= 12 or 21 <= p <= 32 or 61 <= p <= 72 or p == 80):
+        return False
+    return sum(int(c) * (3, 7, 1)[i % 3] for i, c in enumerate(s)) % 10 == 0
+
+
+def aba_check_digit(first8: str) -> str:
+    total = sum(int(c) * (3, 7, 1)[i % 3] for i, c in enumerate(first8))
+    return str((10 - total % 10) % 10)
 
 
 # --- national identifiers ----------------------------------------------------------------------

@@ -71,7 +71,6 @@ _NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’]*|\d+|\W+?", re.UNICODE)
 _EMAIL_PART = re.compile(r"[^\W\d_]+|\d+|[^\w]|_", re.UNICODE)
-_EXT = re.compile(r"(?i)(\s*(?:x|ext\.?|extension|#)\s*)(\d{1,6})\s*$")
 
 
 class SurrogateFactory:
@@ -237,26 +236,36 @@ class SurrogateFactory:
 
     # -- phone --------------------------------------------------------------------------------
     def phone(self, value: str, locale: str) -> str:
+        """A fake of the same number type, rendered in the original's layout. Seeded from the
+        number's E.164 form (:func:`agent_release.masking.phonenorm.normalise`: the region of the
+        conversation, else the first region where the number is valid), so "+34 612 34 56 78",
+        "612345678" and "612 34 56 78" get one fake number; an extension ("x42503", "poste 12")
+        gets its own fake digits, seeded from number + extension, after the fake number."""
         import phonenumbers
 
-        main, ext_sep, ext_digits = value, "", ""
-        m = _EXT.search(value)
-        if m and sum(c.isdigit() for c in value[: m.start()]) >= 7:  # "206.269.0743x9150"
-            main, ext_sep, ext_digits = value[: m.start()], m.group(1), m.group(2)
-        region = phone_region(locale)
+        from agent_release.masking import phonenorm
+
+        main, ext_sep, ext_digits = phonenorm.split_extension(value)
         digits = re.sub(r"\D", "", main)
-        try:
-            num = phonenumbers.parse(main, region)
+        num, _valid, _region = phonenorm.parse(main, phone_region(locale))
+        if num is not None:
             norm = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
             nsn = phonenumbers.national_significant_number(num)
             cc = num.country_code
-        except Exception:
-            num, norm, nsn, cc = None, digits, "", 0
+        else:
+            norm, nsn, cc = digits, "", 0
         r = self.rng("PHONE_NUMBER", norm)
-        ext = ext_sep + "".join(str(r.randrange(10)) for _ in ext_digits) if ext_digits else ""
+        ext = ""
+        if ext_digits:
+            rx = self.rng("PHONE_EXTENSION", f"{norm}x{ext_digits}")
+            ext = ext_sep + "".join(str(rx.randrange(10)) for _ in ext_digits)
         if num is not None and nsn and digits.endswith(nsn):
             prefix = digits[: len(digits) - len(nsn)]
             fake_nsn = _fake_nsn(cc, nsn, r)
+            for _ in range(5):
+                if fake_nsn != nsn:
+                    break
+                fake_nsn = _fake_nsn(cc, nsn, r)
             out = _substitute_digits(main, prefix + fake_nsn)
             if out is not None:
                 return out + ext
@@ -295,14 +304,27 @@ class SurrogateFactory:
         return _substitute_digits(value, fake) or fake
 
     def iban(self, value: str, locale: str = "") -> str:
+        """Bank-account identifiers, told apart by shape: an IBAN keeps its country and length
+        and gets valid mod-97 check digits (a mistyped original too); 18 digits → a CLABE of the
+        same bank with a valid control digit; 9 ABA-valid digits → an ABA-valid routing number;
+        6 digits → a sort code of the same bank (first two digits); 26 digits → a Polish NRB
+        with valid check digits; other digit runs → random digits of the same length. Separators
+        and case follow the original."""
         compact = cs.compact(value).upper()
-        country = compact[:2] if compact[:2].isalpha() else "DE"
         r = self.rng("IBAN_CODE", compact)
-        bban_template = compact[4:] or "0" * 18
-        bban = "".join(
-            chr(65 + r.randrange(26)) if c.isalpha() else str(r.randrange(10)) for c in bban_template
-        )
-        fake = country + cs.iban_check_digits(country, bban) + bban
+        for _ in range(5):
+            if len(compact) >= 5 and compact[:2].isalpha() and compact[2:4].isdigit():
+                country = compact[:2]
+                bban = "".join(
+                    chr(65 + r.randrange(26)) if c.isalpha() else str(r.randrange(10)) for c in compact[4:]
+                )
+                fake = country + cs.iban_check_digits(country, bban) + bban
+            elif compact.isdigit():
+                fake = _fake_account_digits(compact, r)
+            else:
+                return self.generic(pii.IBAN_CODE, value)
+            if fake != compact:
+                break
         return substitute_alnum(value, fake) or fake
 
     def national_id(self, value: str, subtype: str | None) -> str:
@@ -445,6 +467,23 @@ def _substitute_digits(template: str, digits: str) -> str | None:
 
 def _rand_digits(r: random.Random, n: int) -> str:
     return "".join(str(r.randrange(10)) for _ in range(n))
+
+
+def _fake_account_digits(digits: str, r: random.Random) -> str:
+    """A format-valid fake for an all-digit bank identifier (see :meth:`SurrogateFactory.iban`)."""
+    n = len(digits)
+    if n == 18:  # CLABE: bank code kept, control digit computed
+        body = digits[:3] + _rand_digits(r, 14)
+        return body + cs.clabe_check_digit(body)
+    if n == 9 and cs.aba_ok(digits):  # routing number: Federal Reserve district kept
+        body = digits[:2] + _rand_digits(r, 6)
+        return body + cs.aba_check_digit(body)
+    if n == 6:  # sort code: the bank's first two digits kept
+        return digits[:2] + _rand_digits(r, 4)
+    if n == 26:  # Polish NRB: the IBAN check digits without "PL"
+        bban = _rand_digits(r, 24)
+        return cs.iban_check_digits("PL", bban) + bban
+    return digits[:1] + _rand_digits(r, n - 1)
 
 
 def _fake_nsn(cc: int, nsn: str, r: random.Random) -> str:
