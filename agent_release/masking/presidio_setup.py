@@ -84,7 +84,9 @@ def build_default_presidio(model: str = SPACY_MODEL):
 
 
 def build_masking_analyzer(model: str = SPACY_MODEL):
-    """The project's analyzer: spaCy PERSON + Presidio's email and IBAN recognizers + ours.
+    """The project's analyzer: spaCy PERSON + Presidio's email and IBAN recognizers + ours
+    (cards, IPs, e-mails, IBANs and other bank accounts, national ids, addresses, dates of
+    birth, names).
 
     The phone recognizer depends on the conversation's region and is passed per call as an
     ad-hoc recognizer (see :class:`~agent_release.masking.engine.Masker`).
@@ -96,16 +98,16 @@ def build_masking_analyzer(model: str = SPACY_MODEL):
         SpacyRecognizer,
     )
 
+    from agent_release.masking.addresses import AddressRecognizer
+    from agent_release.masking.bank import BankAccountRecognizer, LenientIbanRecognizer
+    from agent_release.masking.names import NameRecognizer
     from agent_release.masking.recognizers import (
-        AddressRecognizer,
         CardRecognizer,
         DateOfBirthRecognizer,
         IpAddressRecognizer,
         LenientEmailRecognizer,
-        LenientIbanRecognizer,
         NationalIdRecognizer,
     )
-    from agent_release.masking.names import NameRecognizer
 
     make_offline()
     engine = nlp_engine(model, ner_only=True)
@@ -116,6 +118,7 @@ def build_masking_analyzer(model: str = SPACY_MODEL):
             LenientEmailRecognizer(),
             IbanRecognizer(supported_language=LANGUAGE),
             LenientIbanRecognizer(),
+            BankAccountRecognizer(),
             IpAddressRecognizer(),
             CardRecognizer(),
             NationalIdRecognizer(),

@@ -1,32 +1,40 @@
 """Presidio recognizers added for the formats Presidio's defaults miss.
 
-Imported only when a :class:`~agent_release.masking.engine.Masker` builds its analyzer (this module
-imports Presidio and phonenumbers at top level). All recognizers are registered for language
-``"en"``: every message, whatever its locale, runs through the English spaCy pipeline plus these
-pattern recognizers; the phone recognizer is instantiated per region (the conversation locale's).
+Imported only when a :class:`~agent_release.masking.engine.Masker` builds its analyzer (these
+modules import Presidio and phonenumbers at top level). All recognizers are registered for
+language ``"en"``: every message, whatever its locale, runs through the English spaCy pipeline
+plus these pattern recognizers; the phone recognizer is instantiated per region (the
+conversation locale's). This module holds cards, IPs, e-mails, national ids and dates of birth,
+and re-exports the recognizers that live in their own modules.
 
-Entity types emitted here (mapped to the canonical types of :mod:`agent_release.pii` by
+Entity types emitted (mapped to the canonical types of :mod:`agent_release.pii` by
 :data:`agent_release.masking.types.TYPE_MAP`):
 
-==================  ================================  ==============================================
-type                recognizer                        evidence
-==================  ================================  ==============================================
-CREDIT_CARD         :class:`CardRecognizer`           issuer range + Luhn, card-like grouping
-PHONE_NUMBER        :class:`LocalePhoneRecognizer`    libphonenumber for the locale's region and any
-                                                      +CC / 00CC form, fictional ranges (US 555-01xx,
-                                                      UK 07700 900xxx...), phone words; id cues
-                                                      ("order", "tracking") veto bare digit runs
-US_SSN ES_DNI ...   :class:`NationalIdRecognizer`     US SSN, ES DNI/NIE, FR NIR, DE Steuer-ID, BR
-                                                      CPF, UK NINO, MX CURP: format + check digits
-IBAN_CODE           :class:`LenientIbanRecognizer`    country length + mod-97, tolerant of glued text
-IP_ADDRESS          :class:`IpAddressRecognizer`      IPv4/IPv6 validated by :mod:`ipaddress`
-EMAIL_ADDRESS       :class:`LenientEmailRecognizer`   addresses Presidio's strict pattern rejects
-STREET_ADDRESS      :class:`AddressRecognizer`        street patterns per language + unit + postcode
-DATE_OF_BIRTH       :class:`DateOfBirthRecognizer`    a date with a birth cue, or a full date > 14
-                                                      years back; order dates never
-PERSON_NAME         :class:`~agent_release.masking.names.NameRecognizer` cue phrases in 5 languages, titles, greetings,
-                                                      signatures, gazetteer first name + surname
-==================  ================================  ==============================================
+==================  ==========================================  ====================================
+type                recognizer                                  evidence
+==================  ==========================================  ====================================
+CREDIT_CARD         :class:`CardRecognizer`                     issuer range + Luhn, card-like
+                                                                grouping
+PHONE_NUMBER        :class:`~.phones.LocalePhoneRecognizer`     libphonenumber for the locale's
+                                                                region, +CC / 00CC anywhere, any
+                                                                region after a phone cue (14
+                                                                languages), extensions; id cues
+                                                                ("order", "tracking") veto bare runs
+US_SSN ES_DNI ...   :class:`NationalIdRecognizer`               US SSN, ES DNI/NIE, FR NIR, DE
+                                                                Steuer-ID, BR CPF, UK NINO, MX CURP
+IBAN_CODE           :class:`~.bank.LenientIbanRecognizer`       country length + mod-97; IBAN-shaped
+                                                                after an account cue
+IBAN_CODE           :class:`~.bank.BankAccountRecognizer`       CLABE, sort code + account, routing
+                                                                + account, bank-account cues
+IP_ADDRESS          :class:`IpAddressRecognizer`                IPv4/IPv6 validated by ipaddress
+EMAIL_ADDRESS       :class:`LenientEmailRecognizer`             addresses Presidio's pattern rejects
+STREET_ADDRESS      :class:`~.addresses.AddressRecognizer`      street patterns in 11 languages,
+                                                                then unit + postcode + town
+DATE_OF_BIRTH       :class:`DateOfBirthRecognizer`              a date with a birth cue, or a full
+                                                                date > 14 years back
+PERSON_NAME         :class:`~.names.NameRecognizer`             cue phrases, titles, greetings,
+                                                                signatures, gazetteer names
+==================  ==========================================  ====================================
 
 Scores: 1.0 for a valid check digit, 0.85-0.95 for strong patterns/cues, 0.5-0.8 for weaker
 evidence, below the masker's threshold (0.5) when a context word says "this is an id, not PII".
@@ -34,44 +42,26 @@ evidence, below the masker's threshold (0.5) when a context word says "this is a
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 from datetime import date
 
-import phonenumbers
 import regex as re
-from phonenumbers import Leniency
-from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from agent_release.masking import checksums as cs
-from agent_release.masking.gazetteer import MONTHS, gazetteer
+from agent_release.masking.addresses import AddressRecognizer
+from agent_release.masking.bank import BankAccountRecognizer, LenientIbanRecognizer
+from agent_release.masking.gazetteer import MONTHS
+from agent_release.masking.phones import LocalePhoneRecognizer, is_fictional_phone
+from agent_release.masking.recbase import ORDER_CTX as _ORDER_CTX
+from agent_release.masking.recbase import _Base
+from agent_release.masking.recbase import ctx_before as _ctx_before
 from agent_release.masking.textutil import fold
 
-
-class _Base(LocalRecognizer):
-    ENTITIES: tuple[str, ...] = ()
-
-    def __init__(self, name: str | None = None, supported_language: str = "en"):
-        super().__init__(
-            supported_entities=list(self.ENTITIES), supported_language=supported_language,
-            name=name or type(self).__name__,
-        )
-
-    def load(self) -> None:  # nothing to load
-        pass
-
-    def _res(self, entity: str, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=entity, start=start, end=end, score=round(min(score, 1.0), 4),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
-
-
-def _ctx_before(folded: str, start: int, pattern, window: int = 40) -> bool:
-    return pattern.search(folded, max(0, start - window), start) is not None
+__all__ = [
+    "AddressRecognizer", "BankAccountRecognizer", "CardRecognizer", "DateOfBirthRecognizer",
+    "IpAddressRecognizer", "LenientEmailRecognizer", "LenientIbanRecognizer",
+    "LocalePhoneRecognizer", "NationalIdRecognizer", "_Base", "is_fictional_phone",
+]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -215,277 +205,6 @@ class LenientEmailRecognizer(_Base):
 
 
 # ------------------------------------------------------------------------------------------------
-# IBAN
-# ------------------------------------------------------------------------------------------------
-
-_IBAN_CAND = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,34}")
-
-
-class LenientIbanRecognizer(_Base):
-    """IBANs, compact or grouped, any case: the country's length (ISO 13616) and mod-97 must
-    hold. Unlike a plain regex, a word glued after the number ("IBAN: ES94 0049 ... 6169 FECHA")
-    does not break it: the candidate is cut at the country's length before validating."""
-
-    ENTITIES = ("IBAN_CODE",)
-
-    def analyze(self, text, entities, nlp_artifacts=None):
-        out = []
-        for m in _IBAN_CAND.finditer(text, overlapped=True):  # "PC2152V2 FR76..." starts twice
-            cand = m.group()
-            n = cs.IBAN_LENGTHS.get(cand[:2].upper())
-            if n is None:
-                continue  # other countries: Presidio's own IBAN recognizer
-            idx = [k for k, c in enumerate(cand) if c.isalnum()]
-            if n > len(idx):
-                continue
-            end = idx[n - 1] + 1
-            nxt = text[m.start() + end: m.start() + end + 1]
-            if nxt.isalnum() and not (nxt.isalpha() and cand[end - 1].isdigit() and " " not in cand[:end]):
-                continue  # the cut must fall at the end of a group, not inside a word
-            if cs.iban_ok(cand[:end]):
-                out.append(self._res("IBAN_CODE", m.start(), m.start() + end, 1.0))
-        return out
-
-
-# ------------------------------------------------------------------------------------------------
-# phone numbers
-# ------------------------------------------------------------------------------------------------
-
-_PHONE_CTX = re.compile(
-    r"\b(?:(?:phone|telephone|telefon|telefono|telefone|mobile|mobil|handy|cellphone|celular|movil|"
-    r"whatsapp|portable|rufnummer|festnetz|anruf|rufen|appel|llamar|llame|llamad|llamen|contact)\w*|"
-    r"tel|cell|call|ring|text me|sms|reach me|marcar|appelez|appeler|rappeler|joindre|joignable|"
-    r"erreichbar|zuruckrufen|fone|ligar|liga|zap|"
-    # "my number is ...": a possessive number with no other noun is a phone number
-    r"(?:my|mon|mi|meu|meine)[ \t]+(?:number|numero|nummer)(?![ \t]+(?:de|do|da|of|der|des|du)\b))\b"
-)
-#: An identifier cue right before a number ("order 1234567890", "tracking number: ...",
-#: "Sendungsnummer 3344...", "n.º de pedido 12-3456"): that number is not a phone / card.
-_ID_CUE_STEMS = (
-    r"order|pedido|commande|bestell|auftrag|encomenda|tracking|seguimiento|segui|rastre|suivi|"
-    r"sendung|nachforschung|envio|envoi|shipment|parcel|paquete|colis|referen|invoice|factur|"
-    r"rechnung|fatura|protocolo|articulo|artikel|produto|producto|produit|investig|reclam"
-)
-_ID_CUE_WORDS = (
-    r"ref|track|paket|nota fiscal|ticket|case|caso|dossier|fall|vorgang|chamado|sku|item|serial|"
-    r"serie|modelo|model|account|cuenta|compte|konto|conta|iban|dni|nie|cpf|ssn|nir|steuer|curp|"
-    r"code|codigo|pin|otp|zip|postcode|cp|cep|plz|claim|nota"
-)
-_ORDER_CTX = re.compile(
-    rf"(?:\b(?:(?:{_ID_CUE_STEMS})\w*|(?:{_ID_CUE_WORDS})\b)(?:[ \t]+(?:number|num|no|nr|nummer|numero|n|id|code|de|du|der|des|do|da|"
-    rf"del|for|fur|para|pour|is|es|est|ist|e|was|era|war)){{0,2}}[\s\"'.:#º°=]*|#[ \t]*)$"
-)
-_PHONE_CTX_AFTER = re.compile(
-    r"[ \t,]{0,3}(?:an|zu)?(?:anrufen|zuruckrufen|zuruckzurufen|zuruck|erreichen|llamar|llamarme|ligar|appeler|"
-    r"rappeler|call|text|whatsapp)\b"
-)
-def _blank(m) -> str:
-    return "x" * len(m.group())
-
-
-#: codes mixing letters and digits ("M1-915126", "ORD-2026-304046", "#H-13810") and day+month
-#: dates ("30. Oktober") are blanked before phone matching so that no number glues onto them
-_CODE_TOKEN = re.compile(r"(?<!\S)(?=\S*\p{L})(?=\S*\d)\S+")
-_EXT_TOKEN = re.compile(r"^[\d().+\-/]+(?:x|ext\.?)\d+[.,;:!?]*$", re.IGNORECASE)
-_DAY_MONTH = re.compile(
-    r"(?i)(?<![\w])\d{1,2}(?:\.|er|º|st|nd|rd|th)?[ \t]+(?:de[ \t]+|of[ \t]+)?(?:"
-    + "|".join(sorted({m for ms in MONTHS.values() for m in ms.split()} | set(
-        "janvier février fevrier mars août aout décembre decembre märz marz março marco".split()), key=len, reverse=True))
-    + r")\b"
-)
-#: spaces, dots or parentheses between digit groups: how phones are written, not ids
-_PHONE_LAYOUT = re.compile(r"^\+|\d \d|\(\d|\d{2}\.\d{2}\.\d{2}")
-_AMOUNT_TAIL = re.compile(r"\d[.,]\d{2}$")
-_DOTTED_PAIRS = re.compile(r"[.,]\d{2}[.,]\d{2}$")
-_PHONE_STRETCH = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d ().\-/]{8,40}\d(?![\w])")
-_NUMERIC_DATE_IN_TEXT = re.compile(r"(?<![\d./-])\d{1,4}([./-])\d{1,2}\1\d{2,4}(?![\d]|[./-]\d)")
-_DATE_LIKE = re.compile(r"^\(?\d{1,4}\)?[./-]\d{1,2}[./-]\d{1,4}$")
-_INTL_00 = re.compile(r"00[1-9]\d{0,2}[ \-(]")
-_INTL_FALLBACK = re.compile(
-    r"(?<![\w+]|\d[ \t.\-])(?:\+|00(?=[1-9]\d{0,2}[ \-(]))[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){2,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\w)"
-)
-_NUM_DIGITS = re.compile(r"\D")
-_SMALL_GROUPS = re.compile(r"\d{2,3}(?: \d{2,3}){2,5}")
-#: a clock time ("12:20", "07:45:10"): blanked like dates, or its minutes glue onto a phone
-#: number that follows ("12:20 0174 77562929" read as "20 0174 77562929")
-_CLOCK_TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
-
-#: National significant number prefixes of ranges reserved for drama/fiction or documentation.
-_FICTIONAL = {
-    1: lambda n: len(n) == 10 and n[3:6] == "555" and n[6:8] == "01",
-    44: lambda n: n.startswith(("7700900", "1632960", "2079460", "1134960", "1144960", "1154960",
-                                "1164960", "1174960", "1184960", "1214960", "1314960", "1414960",
-                                "1514960", "1614960", "1914960", "2896496", "2920180", "8081570",
-                                "9098790", "3069990")),
-    33: lambda n: n.startswith(("19900", "26191", "35301", "46571", "53649", "63998", "97740")),
-    49: lambda n: n.startswith(("3023125", "6990009", "4066969", "8999998", "1713920")),
-}
-
-
-def is_fictional_phone(number) -> bool:
-    check = _FICTIONAL.get(number.country_code)
-    return bool(check and check(phonenumbers.national_significant_number(number)))
-
-
-class LocalePhoneRecognizer(_Base):
-    """Phone numbers for one region (national formats) plus any +CC/00CC international form.
-
-    Uses libphonenumber's matcher at POSSIBLE leniency (dates and letter-digit codes blanked out
-    first, so nothing glues onto them) and scores by validity: valid or fictional-range numbers
-    0.8 when laid out like a phone, 0.75 as a bare digit run; international-prefixed possible
-    numbers 0.65; other possible numbers 0.45 (need a phone word). A phone word before or after
-    adds 0.2. A bare digit run right after an order / tracking / account cue is capped at 0.3.
-    Digit stretches libphonenumber gives up on are retried window by window (valid numbers only).
-    """
-
-    ENTITIES = ("PHONE_NUMBER",)
-
-    def __init__(self, region: str = "US", name: str | None = None):
-        # (not called "PhoneRecognizer": Presidio resolves its predefined recognizers by class
-        # name among all EntityRecognizer subclasses, and would pick this one up)
-        self.region = region
-        super().__init__(name=name or f"PhoneRecognizer[{region}]")
-
-    def analyze(self, text, entities, nlp_artifacts=None):
-        if sum(c.isdigit() for c in text) < 7:
-            return []
-        folded = fold(text)
-        found: dict[tuple[int, int], float] = {}
-        # dates next to a number confuse libphonenumber's candidate extraction ("31/10/2026
-        # 07.45.88.15.88"); blank them out, keeping offsets
-        scan = _NUMERIC_DATE_IN_TEXT.sub(_blank, text)
-        scan = _CLOCK_TIME.sub(_blank, scan)
-        scan = _DAY_MONTH.sub(_blank, scan) if _DAY_MONTH.search(folded) else scan
-        scan = _CODE_TOKEN.sub(lambda t: t.group() if _EXT_TOKEN.match(t.group()) else _blank(t), scan)
-        for m in phonenumbers.PhoneNumberMatcher(scan, self.region, leniency=Leniency.POSSIBLE):
-            raw = m.raw_string
-            if _DATE_LIKE.match(raw.strip()) or _embedded(text, m.start, m.end):
-                continue
-            if _AMOUNT_TAIL.search(raw) and not _DOTTED_PAIRS.search(raw):
-                continue  # "8337-40 15.29": an order number and an amount
-            if "/" in raw:  # only "030/1234567"-style area-code slashes, not "6224-17 10/27"
-                head, _, tail = raw.partition("/")
-                if "/" in tail or not head.strip(" (").startswith(("0", "+")):
-                    continue
-            n = m.number
-            nsn = phonenumbers.national_significant_number(n)
-            if len(nsn) < 7:
-                continue
-            intl = raw.lstrip("( ").startswith("+") or bool(_INTL_00.match(raw))
-            if phonenumbers.is_valid_number(n) or is_fictional_phone(n):
-                # laid out like a phone ("(415) 555-0123", "06 12 34 56 78"): clear enough for the
-                # residual scan's 0.8 bar; a bare valid digit run stays at 0.75
-                score = 0.8 if _PHONE_LAYOUT.search(raw) or "-" in raw.strip("-") else 0.75
-            elif intl:
-                score = 0.65
-            else:
-                score = 0.45
-            if not intl and sum(c.isdigit() for c in raw) > 14:
-                continue  # "499-5518547-1405983": longer than any national number
-            if raw.isdigit() and len(raw) >= 12:  # a long bare digit run is more often an id
-                score = min(score, 0.45)
-            found[(m.start, m.end)] = self._adjust(folded, m.start, m.end, score)
-        # libphonenumber gives up on a number glued to other digit groups ("(312) 531-5216 2471
-        # Henderson Springs"): try token windows of such digit stretches, keeping valid numbers
-        for m in _PHONE_STRETCH.finditer(scan):
-            # inside a confident match, or one capped by an id cue ("Sendung 81919015371224"):
-            # nothing to add; inside a weak one ("20 0174 77562929", possible but not valid): a
-            # valid window may beat it
-            if any(s <= m.start() and m.end() <= e and (sc >= 0.75 or sc <= 0.3) for (s, e), sc in found.items()):
-                continue
-            for s_, e_ in self._valid_windows(scan, m.start(), m.end()):
-                if _embedded(text, s_, e_):
-                    continue
-                score = self._adjust(folded, s_, e_, 0.75)
-                if (s_, e_) in found and score < 0.75:
-                    continue  # the same span, not clearly a phone here either: its verdict stands
-                clash = [k for k in found if k[0] < e_ and s_ < k[1]]
-                if all(found[k] < score for k in clash):
-                    for k in clash:
-                        del found[k]
-                    found[(s_, e_)] = score
-        for m in _INTL_FALLBACK.finditer(text):
-            digits = _NUM_DIGITS.sub("", m.group())
-            if not 8 <= len(digits) <= 17:
-                continue
-            if _embedded(text, m.start(), m.end()):
-                continue
-            clash = [k for k in found if k[0] < m.end() and m.start() < k[1]]
-            if any(not (m.start() <= k[0] and k[1] <= m.end()) for k in clash):
-                continue  # partly overlaps a number found otherwise: keep that one
-            score = max([self._adjust(folded, m.start(), m.end(), 0.6)] + [found[k] for k in clash])
-            for k in clash:  # "+52 1 55 1391 1414" beats its inner "55 1391 1414"
-                del found[k]
-            found[(m.start(), m.end())] = score
-        return [self._res("PHONE_NUMBER", s, e, sc) for (s, e), sc in found.items()]
-
-    def _valid_windows(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        toks = [(start + t.start(), start + t.end()) for t in re.finditer(r"\S+", text[start:end])][:10]
-        out: list[tuple[int, int]] = []
-        # longest valid window from each token; a window must end in a group of 3+ digits, so a
-        # slice of a grouped tracking number ("... 9735 9132 45") or an amount never qualifies
-        for i in range(len(toks)):
-            if out and toks[i][0] < out[-1][1]:
-                continue
-            if i and re.fullmatch(r"\d{4}", text[toks[i - 1][0]:toks[i - 1][1]]) and re.fullmatch(
-                r"\d{4}", text[toks[i][0]:toks[i][1]]
-            ):
-                continue  # inside "9400 1180 5587 4957 2749 11"
-            hit = None
-            for j in range(len(toks) - 1, i - 1, -1):
-                s_, e_ = toks[i][0], toks[j][1]
-                frag = text[s_:e_]
-                nd = sum(c.isdigit() for c in frag)
-                if not 7 <= nd <= 15 or _DATE_LIKE.match(frag):
-                    continue
-                last_group = re.split(r"\D+", frag.rstrip(")"))[-1]
-                # ... unless the window is a phone layout of 2-3 digit groups ("733 83 90 24") that
-                # ends the stretch and does not continue a run of small groups (a tracking number)
-                prev = text[toks[i - 1][0]:toks[i - 1][1]] if i else ""
-                whole = (j == len(toks) - 1 and _SMALL_GROUPS.fullmatch(frag)
-                         and not (prev.isdigit() and len(prev) <= 3))  # a year before it is fine
-                if (len(last_group) < 3 and not whole) or ("/" in frag and not frag.strip("(").startswith(("0", "+"))):
-                    continue  # "… 15.29" (an amount), "… 02/11" (a date)
-                try:
-                    num = phonenumbers.parse(frag, self.region)
-                except phonenumbers.NumberParseException:
-                    continue
-                if phonenumbers.is_valid_number(num) or is_fictional_phone(num):
-                    hit = (s_, e_, j)
-                    break
-            if hit:
-                out.append(hit[:2])
-        return out
-
-    @staticmethod
-    def _adjust(folded: str, start: int, end: int, score: float) -> float:
-        near_phone_word = _ctx_before(folded, start, _PHONE_CTX, 15)
-        if (not near_phone_word and _ORDER_CTX.search(folded, max(0, start - 40), start)
-                and not _PHONE_LAYOUT.search(folded[start:end])):
-            # "order 2125550143", "paquete 5588420866": a number that is a valid phone of the
-            # conversation's numbering plan, after an order/parcel cue, is ambiguous. Privacy first:
-            # it stays just above the threshold (masked) rather than being vetoed; an order number
-            # replaced by a fake number costs replay realism, a leaked phone costs GDPR compliance.
-            return min(score, 0.5)
-        if near_phone_word or _ctx_before(folded, start, _PHONE_CTX, 40) or _PHONE_CTX_AFTER.match(folded, end):
-            return min(score + 0.2, 0.95)
-        return score
-
-
-def _embedded(text: str, start: int, end: int) -> bool:
-    """True when [start, end) is part of a longer token ("ORD-2026-304046", "1Z5B4JTU3638701052")."""
-    if start > 0:
-        b = text[start - 1]
-        if b.isalnum() or (b in "-/._" and start > 1 and text[start - 2].isalnum()):
-            return True
-    if end < len(text):
-        a = text[end]
-        if a.isalnum() or (a in "-/_.," and end + 1 < len(text) and text[end + 1].isalnum()):
-            return True  # includes "263,77 €": the tail of an amount
-    return False
-
-
-# ------------------------------------------------------------------------------------------------
 # national identifiers
 # ------------------------------------------------------------------------------------------------
 
@@ -618,6 +337,22 @@ def _year_of(value: str) -> int | None:
     return None if not m else (1900 + int(m.group()) if int(m.group()) > date.today().year % 100 else 2000 + int(m.group()))
 
 
+_NUMERIC_PARTS = re.compile(r"^(\d{1,4})[./-](\d{1,2})[./-](\d{2,4})$")
+
+
+def _calendar_ok(value: str) -> bool:
+    """A numeric date must have a day (1-31) and a month (1-12), in either order; dates with
+    a month name always pass."""
+    m = _NUMERIC_PARTS.match(value)
+    if not m:
+        return True
+    a, b, c = m.groups()
+    if len(a) == 4:
+        return 1 <= int(b) <= 12 and 1 <= int(c) <= 31
+    x, y = int(a), int(b)
+    return (1 <= x <= 31 and 1 <= y <= 12) or (1 <= x <= 12 and 1 <= y <= 31)
+
+
 class DateOfBirthRecognizer(_Base):
     """A date (numeric or with a month name in en/es/fr/de/pt) with a birth cue ("born", "DOB",
     "fecha de nacimiento", "né le", "geboren am", "data de nascimento"...) up to 50 characters
@@ -641,6 +376,8 @@ class DateOfBirthRecognizer(_Base):
             year = _year_of(folded[ds:de])
             if year is None or not 1900 <= year < this_year:
                 continue  # a date of this year is an order / delivery date
+            if not _calendar_ok(folded[ds:de]):
+                continue  # "20-45-77" (a sort code), "20-00-00": no day and month in any order
             ok = False
             for cs_, ce in cues:
                 if ce <= ds and ds - ce <= 50:
@@ -660,159 +397,3 @@ class DateOfBirthRecognizer(_Base):
                 # order/delivery date; masked at a lower score
                 out.append(self._res("DATE_OF_BIRTH", ds, de, 0.6))
         return out
-
-
-# ------------------------------------------------------------------------------------------------
-# postal addresses
-# ------------------------------------------------------------------------------------------------
-
-_WC = r"\p{Lu}[\p{L}\p{M}'’\-]*"  # a capitalised word
-_W = rf"(?:\p{{Lu}}\p{{L}}{{0,2}}\.|{_WC})"  # ... or a short abbreviation ("St.", "Dr.")
-_CONN = (
-    r"(?:de|del|de\s+la|de\s+las|de\s+los|da|das|do|dos|du|des|la|le|les|y|e|von|van|der|den|"
-    r"am|an\s+der|auf\s+der|im|zum|zur|of|the)"
-)
-_NAMESEQ = rf"{_W}(?:[ \t]+(?:{_CONN}[ \t]+)?(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|º|ª)(?![\w])))" + "{0,4}"
-_NAMESEQ_APOS = rf"(?:(?:d|l)['’])?{_NAMESEQ}"
-_NUM = r"\d{1,5}(?:[ \t]?[A-Za-z](?![\p{L}]))?(?:[/-]\d{1,4}[A-Za-z]?)?"
-
-_EN_SUFFIX_EXTRA = (
-    "Boulevard", "Highway", "Parkway", "Alley", "Circle", "Plaza", "Trail", "Row", "Path",
-    "St", "Ave", "Rd", "Ln", "Dr", "Blvd", "Ct", "Pl", "Ter", "Terr", "Cres", "Sq", "Pkwy",
-    "Cir", "Hwy", "Trl", "Close", "Mews", "Gardens", "Grove", "Walk", "Hill", "Gate", "Rise",
-    "Crescent", "Terrace", "Way", "Lane", "Street", "Road", "Avenue", "Drive", "Court", "Place",
-    "Square", "Parade", "Embankment", "Broadway",
-)
-
-
-def _en_suffixes() -> str:
-    words = set(_EN_SUFFIX_EXTRA)
-    try:
-        words |= set(importlib.import_module("faker.providers.address.en_US").Provider.street_suffixes)
-    except Exception:
-        pass
-    return "|".join(sorted(words, key=len, reverse=True))
-
-
-_ES_TYPES = (
-    r"calle|c/|avenida|avda\.?|av\.|paseo|plaza|pza\.?|camino|carrera|ronda|travesia|travesía|"
-    r"callejon|callejón|calzada|bulevar|boulevard|blvd\.?|privada|cerrada|andador|circuito|"
-    r"prolongacion|prolongación|retorno|pasaje|carretera|ctra\.?|glorieta|cuesta|rambla|"
-    r"periferico|periférico|eje vial|diagonal|corredor|viaducto|continuacion|continuación|"
-    r"ampliacion|ampliación|circunvalacion|circunvalación|peatonal|urbanizacion|urbanización|"
-    r"urb\.|acceso|cañada|canada|pasadizo|vial|vía|via|c\.|alameda"
-)
-_PT_TYPES = (
-    r"rua|r\.|avenida|av\.|travessa|tv\.|alameda|al\.|praça|praca|estrada|estr\.|rodovia|rod\.|"
-    r"largo|viela|ladeira|beco|passarela|condomínio|condominio|núcleo|nucleo|conjunto|setor|"
-    r"quadra|residencial|sítio|sitio|chácara|chacara|trecho|loteamento|fazenda|esplanada|vereda|"
-    r"recanto|viaduto|colônia|colonia|vila|favela|morro|distrito|pátio|patio|trevo|estação|"
-    r"estacao|aeroporto|parque|jardim|praia|lagoa"
-)
-_FR_TYPES = (
-    r"rue|avenue|av\.|boulevard|bd\.?|blvd|place|pl\.|chemin|allée|allee|impasse|quai|route|rte|"
-    r"cours|passage|square|voie|sentier|faubourg|fg|cité|cite|résidence|residence|hameau|"
-    r"lieu-dit|rond-point|parvis|promenade|esplanade|villa|mail|montée|montee|traverse"
-)
-_DE_SUFFIX = r"straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|stieg|zeile|kamp|wall|promenade"
-_DE_SEPARATE = r"Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee|Markt"
-
-_UNIT_EN = r"(?:,?[ \t]+(?i:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Fl\.?|Floor|#)[ \t]*[\w-]{1,6})"
-_UNIT_ES = (
-    r"(?:[ \t]*,?[ \t]*(?i:\d{1,2}[º°ª]\.?(?:[ \t]*(?:[A-Z](?![\w])|izda\.?|dcha\.?|izq\.?|der\.?|\d{1,2}[º°ª]))?|"
-    r"piso[ \t]+\d+|puerta[ \t]+\d+|int(?:erior|\.)?[ \t]*\d+|depto\.?[ \t]*\d+|"
-    r"dpto\.?[ \t]*\d+|edif\.?[ \t]*\d+|apt\.?[ \t]*\d+|bajo|ático|atico|local[ \t]+\d+|"
-    r"esc\.?[ \t]*\w))"
-)
-_UNIT_PT = r"(?:[ \t]*[,-][ \t]*(?i:apto?\.?|apartamento|casa|bloco|sala|conj\.?)[ \t]*\d+\w?)"
-_CITY = rf"{_WC}(?:[ \t]+(?:{_CONN}[ \t]+)?{_WC}){{0,3}}"
-#: between the street line and the city line: ", " or a line break (addresses in email bodies)
-_SEP = r"(?:[ \t]*,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)"
-_POST5 = r"(?:C\.?P\.?[ \t]*)?\d{5}(?:-\d{3,4})?"
-_STATE = r"(?:,[ \t]*(?:[A-Z][A-Za-z]{0,3}\.(?:[A-Z]\.)?|[A-Z]{2,4})(?![\w]))"
-_TAIL_EU = rf"(?:(?:{_SEP}|[ \t]+){_POST5}[ \t]+{_CITY}{_STATE}?|{_SEP}{_CITY},?[ \t]+{_POST5})"
-_TAIL_US = rf"(?:{_SEP}{_CITY},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?)"
-_TAIL_UK = rf"(?:{_SEP}(?:{_CITY},?[ \t]+)?[A-Z]{{1,2}}\d[A-Z\d]?[ \t]*\d[A-Z]{{2}}(?![\w]))"
-_CEP = r"(?:CEP:?[ \t]*)?\d{5}-?\d{3}"
-_TAIL_BR = (
-    rf"(?:(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY}(?:(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY})?"
-    rf"(?:[ \t]*[,/-][ \t]*[A-Z]{{2}}(?![\w]))(?:[ \t]*,?[ \t]*{_CEP})?"
-    rf"|(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY}[ \t]*,?[ \t]*{_CEP}|[ \t]*,?[ \t]*{_CEP})"
-)
-_WU = r"\p{Lu}[\p{Lu}'’\-]+"  # a word in capitals
-_CITYU = rf"{_WU}(?:[ \t]+{_WU}){{0,3}}"
-_COLONIA = rf"(?:,?[ \t]*(?i:col\.|colonia|fracc\.|fraccionamiento|barrio|bairro)[ \t]*{_CITY})"
-
-
-def _address_patterns() -> list[tuple[str, object, float]]:
-    en = _en_suffixes()
-    ci = "(?i:{})"
-    pats = [
-        # 221B Baker Street, 742 Evergreen Terrace, 1600 Pennsylvania Ave NW, Apt 4
-        ("en", rf"(?<![\w.,])(?:(?i:Flat|Apt\.?|Apartment|Unit|Suite|Studio)[ \t]+\w{{1,5}},?[ \t]+)?{_NUM}[ \t]+(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?(?:{_TAIL_US}|{_TAIL_UK})?", 0.9),
-        # written in capitals (shouting customers): only with a US or UK city/postcode tail, which
-        # running capitals never have: "3751 SEAN CRESCENT, APT 24D, SEATTLE, WA 98110"
-        ("en", rf"(?<![\w.,]){_NUM}[ \t]+(?P<street>{_WU}(?:[ \t]+{_WU}){{0,3}})[ \t]+(?i:{en})\b\.?"
-               rf"(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?"
-               rf"(?P<tail>{_SEP}{_CITYU},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?"
-               rf"|{_SEP}(?:{_CITYU},?[ \t]+)?[A-Z]{{1,2}}\d[A-Z\d]?[ \t]*\d[A-Z]{{2}})(?![\w])", 0.85),
-        # Calle Mayor 12, 3º B, 28013 Madrid / Av. Insurgentes Sur 1234 int. 5, Col. Roma Norte,
-        # 06700 Ciudad de México, CDMX / Calle 60 123
-        ("es", rf"(?<![\w])(?:{ci.format(_ES_TYPES)})[ \t]+(?:{_CONN}[ \t]+)?(?:{_NAMESEQ}|\d{{1,3}}[A-Z]?),?[ \t]+(?:(?i:n[º°o]\.?|núm\.?|num\.?|no\.?|#)[ \t]*)?{_NUM}(?![\d]){_UNIT_ES}{{0,3}}{_COLONIA}?{_TAIL_EU}?", 0.9),
-        # 12 rue de la Paix, 75002 Paris / 81, boulevard de Nicolas / 3 bis avenue Foch
-        ("fr", rf"(?<![\w.,])\d{{1,4}}(?:[ \t]?(?i:bis|ter|quater|[A-C])(?![\p{{L}}]))?,?[ \t]+(?:{ci.format(_FR_TYPES)})[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}{_TAIL_EU}?", 0.9),
-        # Hauptstraße 5, Anna-Marie-Wulff-Weg 12a, 10115 Berlin
-        ("de", rf"(?<![\w])(?:\p{{Lu}}\p{{L}}*-\p{{Lu}}[\p{{L}}\-]*[ \t]+)?\p{{Lu}}[\p{{L}}\-]{{2,}}(?i:{_DE_SUFFIX})[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:[/-]\d{{1,4}}[a-z]?)?(?![\d]){_TAIL_EU}?", 0.9),
-        # Berliner Straße 5 / Unter den Linden 5 / Am Markt 3
-        ("de", rf"(?<![\w])(?:{_W}[ \t]+(?:{_DE_SEPARATE})|(?:Am|An der|Auf dem|Auf der|Im|In der|Unter den|Zum|Zur|Hinter der|Vor dem)[ \t]+{_W})[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:[/-]\d{{1,4}}[a-z]?)?(?![\d]){_TAIL_EU}?", 0.88),
-        # Rua Augusta 1500 / Rua Augusta, 1500, apto 12 - Jardim Paulista, São Paulo - SP, 01305-100
-        ("pt", rf"(?<![\w])(?:{ci.format(_PT_TYPES)})[ \t]+(?:(?:de|da|do|das|dos)[ \t]+)?{_NAMESEQ},?[ \t]+(?:(?i:n[º°o]\.?)[ \t]*)?{_NUM}(?![\d]){_UNIT_PT}?{_TAIL_BR}?", 0.9),
-        # number-less street names with an unambiguous street word: "vivo en la Calle Mayor"
-        ("any", rf"(?<![\w])(?:(?i:calle|avenida|rua|rue|avenue|boulevard|travessa|alameda|paseo|praça|praca))[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}", 0.6),
-    ]
-    return [(lang, re.compile(p), score) for lang, p, score in pats]
-
-
-class AddressRecognizer(_Base):
-    """Street addresses: building number + street name + street type in the word order of each
-    language (EN "221B Baker Street", ES "Calle Mayor 12", FR "12 rue de la Paix", DE
-    "Hauptstraße 5", PT "Rua Augusta, 1500"), with unit (Apt/piso/apto...) and an optional
-    postcode + city tail. Street names must be capitalised, so running text rarely matches."""
-
-    ENTITIES = ("STREET_ADDRESS",)
-
-    def __init__(self, name: str | None = None):
-        super().__init__(name=name)
-        self._patterns = _address_patterns()
-
-    def analyze(self, text, entities, nlp_artifacts=None):
-        out = []
-        g = gazetteer()
-        for _lang, pattern, score in self._patterns:
-            for m in pattern.finditer(text):
-                street = m.groupdict().get("street")
-                if street and not m.groupdict().get("tail") and (
-                    all(g.is_stop(w) and not w.istitle() for w in street.split())
-                    or any(g.is_stop(w) and len(w) > 1 and (w.isupper() or w.islower()) for w in street.split())
-                ):
-                    continue  # "ON NOV 2 AND HAVEN'T", "4734-55 TWO WEEKS AGO AND STILL HAVEN'T"
-                s, e = m.start(), _trim_end(text, m.start(), m.end())
-                if e - s >= 6:
-                    out.append(self._res("STREET_ADDRESS", s, e, score))
-        return out
-
-
-def _trim_end(text: str, s: int, e: int) -> int:
-    """Drop trailing separators; keep a final '.' only when it closes an abbreviation (St., Av.)."""
-    while e > s and text[e - 1] in " \t,-":
-        e -= 1
-    if e > s and text[e - 1] == ".":
-        last = text[s:e].split()[-1] if text[s:e].split() else ""
-        if not (len(last) <= 5 and last.replace(".", "").isalpha()):  # keep "St.", "Jal.", "N.L."
-            e -= 1
-    return e
-
-
-# ------------------------------------------------------------------------------------------------
-# person names
-# ------------------------------------------------------------------------------------------------

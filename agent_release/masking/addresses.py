@@ -1,0 +1,329 @@
+"""The postal-address recognizer: street patterns per language, then the whole rest of the
+address — unit, postcode, town, province — so that nothing of it stays in clear.
+
+Street forms (word order of each language; street names must be capitalised, so running text
+rarely matches):
+
+- en: "221B Baker Street", "1600 Pennsylvania Ave NW, Apt 4", "Flat 12, Smith Mews",
+  "Studio 3 Jones Wharf"; US military "PSC 1234, Box 5678, APO AE 09876", "Unit 2050 Box 4190",
+  "USNS Vega, FPO AP 12345";
+- es "Calle Mayor 12, 3º B"; fr "12 rue de la Paix"; de "Hauptstraße 5", "Am Markt 3";
+  pt "Rua Augusta, 1500, apto 12"; it "Via Roma 12", "Piazza di Spagna, 3"; nl "Kerkstraat 12",
+  "Prinsengracht 263-1"; pl "ul. Długa 5/3", "al. Jerozolimskie 123 m. 4"; sv "Storgatan 1,
+  lgh 1102" (compound street names in de/nl/sv/da/no/fi: one pattern, a suffix list per language).
+
+After the street, :func:`_extend` takes in, as long as they follow: a unit (Apt, piso, apto,
+interno, lgh, m./lok., Whg...), a postcode + town or town + postcode in any of these formats —
+5 digits (us es fr de it mx fi tr), ZIP+4, "1234 AB" (nl), "00-238" (pl), "111 22" (se),
+"1000-001" (pt), "01305-100" (br), 4 digits (be ch at dk no), UK postcodes — and a province
+("(MI)"). Every message runs through every pattern: an unknown locale gets them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import regex as re
+
+from agent_release.masking.gazetteer import gazetteer
+from agent_release.masking.recbase import _Base
+
+_WC = r"\p{Lu}[\p{L}\p{M}'’\-]*"  # a capitalised word
+_W = rf"(?:\p{{Lu}}\p{{L}}{{0,2}}\.|{_WC})"  # ... or a short abbreviation ("St.", "Dr.")
+_CONN = (
+    r"(?:de|del|de\s+la|de\s+las|de\s+los|da|das|do|dos|du|des|la|le|les|y|e|von|van|der|den|"
+    r"am|an\s+der|auf\s+der|im|zum|zur|of|the|di|dei|degli|della|delle|dello|al|alla|"
+    r"het|ter|ten|op|aan|aan\s+de|aan\s+den|i)"
+)
+_NAMESEQ = rf"{_W}(?:[ \t]+(?:{_CONN}[ \t]+)?(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|º|ª)(?![\w])))" + "{0,4}"
+_NAMESEQ_APOS = rf"(?:(?:d|l|dell|dall|sull|nell)['’])?{_NAMESEQ}"
+_NUM = r"\d{1,5}(?:[ \t]?[A-Za-z](?![\p{L}]))?(?:[/-]\d{1,4}[A-Za-z]?)?"
+
+_EN_SUFFIX_EXTRA = (
+    "Boulevard", "Highway", "Parkway", "Alley", "Circle", "Plaza", "Trail", "Row", "Path",
+    "St", "Ave", "Rd", "Ln", "Dr", "Blvd", "Ct", "Pl", "Ter", "Terr", "Cres", "Sq", "Pkwy",
+    "Cir", "Hwy", "Trl", "Close", "Mews", "Gardens", "Grove", "Walk", "Hill", "Gate", "Rise",
+    "Crescent", "Terrace", "Way", "Lane", "Street", "Road", "Avenue", "Drive", "Court", "Place",
+    "Square", "Parade", "Embankment", "Broadway",
+    # British forms the US list lacks
+    "Wharf", "Yard", "Quay", "Croft", "Chase", "Drove", "Fold", "Garth", "Wynd", "Approach",
+    "Circus", "Cottages", "Villas", "Vale", "End", "Side", "Lawn", "Lawns", "Copse", "Dene",
+    "Esplanade", "Promenade", "Leys", "Pastures", "Paddock", "Glade", "Nook", "Brow",
+)
+
+
+def _en_suffixes() -> str:
+    words = set(_EN_SUFFIX_EXTRA)
+    try:
+        words |= set(importlib.import_module("faker.providers.address.en_US").Provider.street_suffixes)
+    except Exception:
+        pass
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_ES_TYPES = (
+    r"calle|c/|avenida|avda\.?|av\.|paseo|plaza|pza\.?|camino|carrera|ronda|travesia|travesía|"
+    r"callejon|callejón|calzada|bulevar|boulevard|blvd\.?|privada|cerrada|andador|circuito|"
+    r"prolongacion|prolongación|retorno|pasaje|carretera|ctra\.?|glorieta|cuesta|rambla|"
+    r"periferico|periférico|eje vial|diagonal|corredor|viaducto|continuacion|continuación|"
+    r"ampliacion|ampliación|circunvalacion|circunvalación|peatonal|urbanizacion|urbanización|"
+    r"urb\.|acceso|cañada|canada|pasadizo|c\.|alameda"
+)
+#: "via" / "vía" is also a preposition ("shipped via UPS 2 days ago"): capitalised only
+_ES_VIA = r"(?:Vía|Via|VÍA|VIA|Vial|VIAL)"
+_IT_TYPES = (
+    r"via|viale|v\.le|piazza|p\.zza|p\.za|piazzale|p\.le|piazzetta|corso|c\.so|largo|vicolo|"
+    r"vico|strada|borgo|contrada|c\.da|lungomare|lungotevere|lungarno|salita|traversa|galleria|"
+    r"rotonda|località|localita|loc\.|frazione|fraz\.|circonvallazione|passeggiata|stradone|"
+    r"vialetto|calle|campo|fondamenta|riva|incrocio|stretto|canale"
+)
+#: capitalised, any Italian street type; lower-case, only those that are no common word
+_IT_TYPES_CAP = "(?:" + "|".join(t[0].upper() + t[1:] for t in _IT_TYPES.split("|")) + ")"
+_IT_TYPES_LOWER = (
+    r"via|viale|v\.le|piazza|p\.zza|p\.za|piazzale|p\.le|piazzetta|c\.so|vicolo|contrada|"
+    r"c\.da|lungomare|lungotevere|lungarno|traversa|località|loc\.|frazione|fraz\.|circonvallazione"
+)
+_PT_TYPES = (
+    r"rua|r\.|avenida|av\.|travessa|tv\.|alameda|al\.|praça|praca|estrada|estr\.|rodovia|rod\.|"
+    r"largo|viela|ladeira|beco|passarela|condomínio|condominio|núcleo|nucleo|conjunto|setor|"
+    r"quadra|residencial|sítio|sitio|chácara|chacara|trecho|loteamento|fazenda|esplanada|vereda|"
+    r"recanto|viaduto|colônia|colonia|vila|favela|morro|distrito|pátio|patio|trevo|estação|"
+    r"estacao|aeroporto|parque|jardim|praia|lagoa"
+)
+#: street types that are also common words elsewhere ("area", "campo"): capitalised only
+_PT_TYPES_CAP = r"(?:Vale|Feira|Lago|Área|Campo)"
+_FR_TYPES = (
+    r"rue|avenue|av\.|boulevard|bd\.?|blvd|place|pl\.|chemin|allée|allee|impasse|quai|route|rte|"
+    r"cours|passage|square|voie|sentier|faubourg|fg|cité|cite|résidence|residence|hameau|"
+    r"lieu-dit|rond-point|parvis|promenade|esplanade|villa|mail|montée|montee|traverse"
+)
+_PL_TYPES = r"ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle|rondo|skwer|bulwar|wybrzeże|wyb\."
+_DE_SUFFIX = r"straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|graben|stieg|zeile|kamp|wall|promenade"
+_DE_SEPARATE = r"Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee|Markt"
+#: compound street names in nl / sv / da / no / fi (plus the German list above) ...
+_COMPOUND_SAFE = (
+    _DE_SUFFIX + r"|straat|straatweg|laan|gracht|kade|singel|dijk|steeg|dreef|plantsoen|plein|"
+    r"boulevard|gatan|gata|vägen|gränd|torget|allén|stigen|gade|vej|vænget|stræde|veien|"
+    r"gaten|katu|kuja|polku|tie"
+)
+#: ... and the suffixes that also end town names ("Amsterdam 2", "Heidelberg 12"): only with a
+#: postcode after them
+_COMPOUND_RISKY = (
+    r"hof|berg|burg|dal|dam|park|meer|wijk|veld|haven|baan|wal|pad|erf|weide|zijde|donk|beek|"
+    r"brink|horst|akker|oord|poort|hout|hoven|torg|plan|stig|backe|backen|leden|plass|plassen|"
+    r"torv|tori|rinne|kaari|väg"
+)
+_NL_PREFIX = (
+    r"(?:(?:Van|De|Den|Het|Sint|St\.|Oude|Nieuwe|Korte|Lange|Grote|Kleine|Hoge|Lage|Eerste|Tweede|"
+    r"Derde|Burgemeester|Burg\.|Dokter|Dr\.|Prins|Koning|Koningin|Gamla|Norra|Södra|Östra|Västra|"
+    r"Lilla|Stora|Nya|Nørre|Søndre|Vester|Øster|Gammel|Ny)[ \t]+)*"
+)
+
+_UNIT_EN = r"(?:,?[ \t]+(?i:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Fl\.?|Floor|#)[ \t]*[\w-]{1,6})"
+_UNIT_ES = (
+    r"(?:[ \t]*,?[ \t]*(?i:\d{1,2}[º°ª]\.?(?:[ \t]*(?:[A-Z](?![\w])|izda\.?|dcha\.?|izq\.?|der\.?|\d{1,2}[º°ª]))?|"
+    r"piso[ \t]+\d+|puerta[ \t]+\d+|int(?:erior|\.)?[ \t]*\d+|depto\.?[ \t]*\d+|"
+    r"dpto\.?[ \t]*\d+|edif\.?[ \t]*\d+|apt\.?[ \t]*\d+|bajo|ático|atico|local[ \t]+\d+|"
+    r"esc\.?[ \t]*\w))"
+)
+_UNIT_PT = r"(?:[ \t]*[,-][ \t]*(?i:apto?\.?|apartamento|casa|bloco|sala|conj\.?)[ \t]*\d+\w?)"
+#: a unit after any street: en, es, pt, it, fr, de, nl, pl, sv
+_UNIT_ANY = re.compile(
+    r"(?:[ \t]*,[ \t]*|[ \t]+)(?i:(?:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.?|"
+    r"piso|puerta|depto\.?|dpto\.?|edif\.?|edificio|interior|apto?\.?|apartamento|bloco|sala|casa|"
+    r"interno|int\.|scala|piano|appartamento|app\.?|appartement|bât\.?|bat\.?|bâtiment|batiment|"
+    r"escalier|esc\.|whg\.?|wohnung|lgh\.?|lägenhet|m\.|lok\.|lokal|mieszk\.?)[ \t]*"
+    r"(?:nr\.?[ \t]*|n[º°o]\.?[ \t]*)?(?=[\w-]{0,5}\d|[A-Za-z](?![\w]))[\w-]{1,6}(?![\w])"
+    r"|#[ \t]*\d{1,5}(?![\w])|\d{1,2}[ \t]*(?:tr|trappor|vån)\.?(?![\w]))"
+)
+
+_CITY_CONN = (
+    rf"(?:{_CONN}|upon|on|under|sur|sous|lès|lez|en|nad|pod|bei|ob|in|im|al|sul|sulla|las|los|el|il|lo|"
+    r"aan\s+den|bij|ad|an)"
+)
+_WC_CITY = rf"{_WC}(?:\.-?\p{{Lu}}[\p{{L}}\p{{M}}'’\-]*)?"  # ... "St.-Jacobiparochie"
+_CITY = (
+    rf"(?:['’]s-)?{_WC_CITY}(?:(?:[ \t]+(?:{_CITY_CONN}[ \t]+){{0,2}}|\.?[ \t]+|[ \t]+(?:nell|dell|sull|d|l)['’])"
+    rf"{_WC_CITY}){{0,3}}"
+)
+#: between the street line and the city line: ", " or a line break (addresses in email bodies)
+_SEP = r"(?:[ \t]*[,;][ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)"
+_POST5 = r"(?:C\.?P\.?[ \t]*)?\d{5}(?:-\d{3,4})?"
+_STATE = r"(?:,[ \t]*(?:[A-Z][A-Za-z]{0,3}\.(?:[A-Z]\.)?|[A-Z]{2,4})(?![\w]))"
+_TAIL_EU = rf"(?:(?:{_SEP}|[ \t]+){_POST5}[ \t]+{_CITY}{_STATE}?|{_SEP}{_CITY},?[ \t]+{_POST5})"
+_TAIL_US = rf"(?:{_SEP}{_CITY},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?)"
+_UK_POST = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}(?![\w])"
+_TAIL_UK = rf"(?:{_SEP}(?:{_CITY},?[ \t]+)?{_UK_POST})"
+_CEP = r"(?:CEP:?[ \t]*)?\d{5}-?\d{3}"
+_TAIL_BR = (
+    rf"(?:(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY}(?:(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY})?"
+    rf"(?:[ \t]*[,/-][ \t]*[A-Z]{{2}}(?![\w]))(?:[ \t]*,?[ \t]*{_CEP})?"
+    rf"|(?:[ \t]*[-,][ \t]*|{_SEP}){_CITY}[ \t]*,?[ \t]*{_CEP}|[ \t]*,?[ \t]*{_CEP})"
+)
+_WU = r"\p{Lu}[\p{Lu}'’\-]+"  # a word in capitals
+_CITYU = rf"{_WU}(?:[ \t]+{_WU}){{0,3}}"
+_COLONIA = rf"(?:,?[ \t]*(?i:col\.|colonia|fracc\.|fraccionamiento|barrio|bairro)[ \t]*{_CITY})"
+
+#: postcodes of the supported countries, longest forms first
+_POSTCODE = (
+    r"(?:CEP:?[ \t]*\d{5}-?\d{3}|\d{5}-?\d{3}(?!\d)|(?:C\.?P\.?[ \t]*|[A-Z]{1,2}-)?\d{5}(?:-\d{4})?"
+    r"|\d{4}[ \t]?(?!SA|SD|SS)[A-Z]{2}|\d{2}-\d{3}|(?:SE-|S-)?\d{3}[ \t]\d{2}|\d{4}-\d{3})(?![\w])"
+)
+_POSTCODE4 = r"(?:[A-Z]{1,2}-)?\d{4}(?![\w])"
+_PROVINCE = (
+    r"(?:[ \t]*\((?:\p{Lu}{2}|\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+)?)\)|[ \t]*[/-][ \t]*[A-Z]{2}(?![\w])"
+    r"|,?[ \t]+\p{Lu}{2}(?=[ \t]*(?:$|[,.;:!?\n)])))"
+)
+#: a US / MX state before the ZIP: "CA", "JAL", "Q. ROO", "N.L."
+_STATE_ABBR = r"(?:[A-Z]{2,4}|[A-Z]\.[ \t]?[A-Z]{1,4}\.?)"
+#: a town right after its postcode may open with a particle ("das Neves", "la Spezia")
+_TOWN = rf"(?:(?:da|das|de|do|dos|la|le|les|el|los|las|di|del)[ \t]+)?{_CITY}"
+_TSEP = r"(?:[ \t]*[,;][ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*|[ \t]+[-–|][ \t]+)"
+_TAIL_ANY = re.compile(
+    # a district line first, sometimes: "Rua X, 13\nMangabeiras\n15736-819 Curitiba / PR"
+    rf"(?:{_TSEP}(?=\p{{Lu}})[^\n,;:!?]{{2,40}}?(?=[ \t]*(?:,|\r?\n)))?"
+    rf"(?:"
+    # postcode, then town: "00184 Roma", "1234 AB Amsterdam", "00-238 Warszawa", "111 22
+    # Stockholm", "28014, Madrid", "20121 Milano (MI)", "1016 GV\nAmsterdam"; a 4-digit postcode
+    # only after a comma or line break ("1000 Bruxelles", not "5 1234 Euro")
+    rf"(?:(?:{_TSEP}|[ \t]+){_POSTCODE}|{_TSEP}{_POSTCODE4})(?:[ \t]*,[ \t]*|{_SEP}|[ \t]+){_TOWN}{_PROVINCE}?"
+    # town, then postcode: "Madrid, 28014", "Springfield, IL 62704", "Nueva Togo, HGO 40562-2415",
+    # "London\nNW1 6XE"
+    rf"|{_TSEP}{_CITY}(?:,?[ \t]+|{_SEP})(?:{_STATE_ABBR}[ \t]+)?(?:{_POSTCODE}|{_UK_POST})"
+    # a postcode line of its own (UK): "\nNW1 6XE"
+    rf"|{_TSEP}{_UK_POST})"
+)
+#: a town after a street pattern that ended on its postcode ("..., 22003-322 Dias do Oeste / PI")
+_ENDS_IN_POSTCODE = re.compile(rf"(?:{_POSTCODE}|{_POSTCODE4})$")
+_TOWN_AFTER_POSTCODE = re.compile(rf"(?:[ \t]*,[ \t]*|[ \t]+){_TOWN}{_PROVINCE}?")
+#: a second bare number (Mexican "exterior interior": "Fuentes 224 538"), kept only with a tail
+_BARE_NUMBER = re.compile(r"[ \t]+\d{1,5}(?![\w])")
+_PROVINCE_AFTER = re.compile(_PROVINCE)
+_MILITARY_LINE = r"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?:-\d{4})?(?![\w])"
+
+
+def _address_patterns() -> list[tuple[str, object, float]]:
+    en = _en_suffixes()
+    ci = "(?i:{})"
+    pats = [
+        # 221B Baker Street, 742 Evergreen Terrace, 1600 Pennsylvania Ave NW, Apt 4
+        ("en", rf"(?<![\w.,])(?:(?i:Flat|Apt\.?|Apartment|Unit|Suite|Studio)[ \t]+\w{{1,5}},?[ \t]+)?{_NUM}[ \t]+(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?(?:{_TAIL_US}|{_TAIL_UK})?", 0.9),
+        # Flat 12, Smith Mews / Studio 3\nJones Wharf: a unit, then a street without a number
+        ("en", rf"(?<![\w])(?i:Flat|Studio|Apartment|Apt\.?|Suite|Maisonette|Penthouse)[ \t]+\d{{1,4}}[A-Za-z]?(?:[ \t]*,[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)(?:{_NUM}[ \t]+)?(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?", 0.9),
+        # US military: PSC 1234, Box 5678 / Unit 2050 Box 4190 / USNS Vega, then APO|FPO|DPO AA|AE|AP 12345
+        ("en", rf"(?<![\w])(?:(?:(?:Unit|PSC|CMR)[ \t]+\d{{1,5}}(?:[ \t]*,)?[ \t]+Box[ \t]+\d{{1,5}}|(?:USS|USNS|USNV|USCGC|USAV)[ \t]+{_NAMESEQ})(?:{_SEP}|[ \t]+){_MILITARY_LINE}|(?:Unit|PSC|CMR)[ \t]+\d{{1,5}}(?:[ \t]*,)?[ \t]+Box[ \t]+\d{{1,5}}(?![\w])(?:[ \t]*,?[ \t]+{_MILITARY_LINE})?)", 0.9),
+        ("en", rf"(?<![\w]){_MILITARY_LINE}", 0.85),
+        # written in capitals (shouting customers): only with a US or UK city/postcode tail, which
+        # running capitals never have: "3751 SEAN CRESCENT, APT 24D, SEATTLE, WA 98110"
+        ("en", rf"(?<![\w.,]){_NUM}[ \t]+(?P<street>{_WU}(?:[ \t]+{_WU}){{0,3}})[ \t]+(?i:{en})\b\.?"
+               rf"(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?"
+               rf"(?P<tail>{_SEP}{_CITYU},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?"
+               rf"|{_SEP}(?:{_CITYU},?[ \t]+)?[A-Z]{{1,2}}\d[A-Z\d]?[ \t]*\d[A-Z]{{2}})(?![\w])", 0.85),
+        # Calle Mayor 12, 3º B, 28013 Madrid / Av. Insurgentes Sur 1234 int. 5, Col. Roma Norte,
+        # 06700 Ciudad de México, CDMX / Calle 60 123
+        ("es", rf"(?<![\w])(?:{ci.format(_ES_TYPES)}|{_ES_VIA})[ \t]+(?:{_CONN}[ \t]+)?(?:{_NAMESEQ}|\d{{1,3}}[A-Z]?),?[ \t]+(?:(?i:n[º°o]\.?|núm\.?|num\.?|no\.?|#)[ \t]*)?{_NUM}(?![\d]){_UNIT_ES}{{0,3}}{_COLONIA}?{_TAIL_EU}?", 0.9),
+        # Via Roma 12 / Piazza di Spagna, 3 / viale dei Mille n. 5 / Corso Italia 12/A
+        ("it", rf"(?<![\w])(?:{_IT_TYPES_CAP}|(?:{_IT_TYPES_LOWER}))[ \t]+(?:{_CONN}[ \t]+)?(?=(?:d|l|dell|dall|sull|nell)['’]|\p{{Lu}}\p{{Ll}}|\p{{Lu}}\.){_NAMESEQ_APOS},?[ \t]+(?:(?i:n\.?|n[º°]|nr\.?|civico)[ \t]*)?{_NUM}(?![\d])", 0.9),
+        # 12 rue de la Paix, 75002 Paris / 81, boulevard de Nicolas / 3 bis avenue Foch
+        ("fr", rf"(?<![\w.,])\d{{1,4}}(?:[ \t]?(?i:bis|ter|quater|[A-C])(?![\p{{L}}]))?,?[ \t]+(?:{ci.format(_FR_TYPES)})[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}{_TAIL_EU}?", 0.9),
+        # Hauptstraße 5, Anna-Marie-Wulff-Weg 12a, Kerkstraat 12, Storgatan 1, Nørregade 3
+        ("de", rf"(?<![\w]){_NL_PREFIX}(?:\p{{Lu}}\.-)?(?:\p{{Lu}}\p{{L}}*-\p{{Lu}}[\p{{L}}\-]*[ \t]+)?\p{{Lu}}[\p{{L}}\-]{{1,}}(?:(?i:{_COMPOUND_SAFE})|(?P<risky>(?i:{_COMPOUND_RISKY})))[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:[/-]\d{{1,4}}[a-z]?)?(?:-?(?:I{{1,3}}|IV|hs|bis)(?![\w]))?(?![\d]){_TAIL_EU}?", 0.9),
+        # Laan van Meerdervoort 52 / Plein 1992 3 / Oude Gracht 12: a Dutch street word first
+        ("nl", rf"(?<![\w])(?:(?:Oude|Nieuwe|Korte|Lange|Hoge|Lage)[ \t]+)?(?:Laan|Plein|Kade|Singel|Gracht|Dreef|Straatweg|Dijk)[ \t]+(?:(?:van|der|de|den|het|op|ter|ten|aan|in|over|'t)[ \t]+)*{_NAMESEQ}[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:-\d{{1,4}})?(?![\d])", 0.88),
+        # Berliner Straße 5 / Unter den Linden 5 / Am Markt 3
+        ("de", rf"(?<![\w])(?:{_W}[ \t]+(?:{_DE_SEPARATE})|(?:Am|An der|Auf dem|Auf der|Im|In der|Unter den|Zum|Zur|Hinter der|Vor dem)[ \t]+{_W})[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:[/-]\d{{1,4}}[a-z]?)?(?![\d]){_TAIL_EU}?", 0.88),
+        # ul. Długa 5/3 / al. Jerozolimskie 123 m. 4 / ul. 3 Maja 5 / ul. św. Marcina 12
+        ("pl", rf"(?<![\w])(?:{ci.format(_PL_TYPES)})[ \t]*(?:(?i:św\.|sw\.|gen\.|ks\.|prof\.|dr\.|bp\.|marsz\.|kard\.|im\.)[ \t]*)*(?:\d{{1,2}}[ \t]+)?{_NAMESEQ},?[ \t]+\d{{1,4}}[A-Za-z]?(?:[ \t]*/[ \t]*\d{{1,4}}[A-Za-z]?)?(?:[ \t]+(?:m\.?|lok\.?|lokal|mieszk\.)[ \t]*\d{{1,4}})?(?![\d])", 0.9),
+        # Rua Augusta 1500 / Rua Augusta, 1500, apto 12 - Jardim Paulista, São Paulo - SP, 01305-100
+        ("pt", rf"(?<![\w])(?:{ci.format(_PT_TYPES)}|{_PT_TYPES_CAP})[ \t]+(?:(?:de|da|do|das|dos)[ \t]+)?{_NAMESEQ},?[ \t]+(?:(?i:n[º°o]\.?)[ \t]*)?{_NUM}(?![\d]){_UNIT_PT}?{_TAIL_BR}?", 0.9),
+        # number-less, but with a postcode + town after it: "chemin Carpentier\n26783 Saint-Aurore"
+        ("tail", rf"(?<![\w])(?:{ci.format(_FR_TYPES)}|{ci.format(_ES_TYPES)}|{_ES_VIA}|{_IT_TYPES_CAP}|{ci.format(_IT_TYPES_LOWER)}|{ci.format(_PT_TYPES)}|{_PT_TYPES_CAP}|{ci.format(_PL_TYPES)})[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?(?=\p{{Lu}}|(?:d|l|dell|dall|sull|nell)['’]){_NAMESEQ_APOS}", 0.85),
+        # number-less street names with an unambiguous street word: "vivo en la Calle Mayor"
+        ("any", rf"(?<![\w])(?:(?i:calle|avenida|rua|rue|avenue|boulevard|travessa|alameda|paseo|praça|praca|piazza))[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}", 0.6),
+    ]
+    return [(lang, re.compile(p), score) for lang, p, score in pats]
+
+
+class AddressRecognizer(_Base):
+    """Street addresses (see the module docstring), each extended over what follows it: unit,
+    postcode and town, province. A street that only looks like one (a town name ending like a
+    street, "Amsterdam 2") counts only with a postcode after it."""
+
+    ENTITIES = ("STREET_ADDRESS",)
+
+    def __init__(self, name: str | None = None):
+        super().__init__(name=name)
+        self._patterns = _address_patterns()
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        out = []
+        g = gazetteer()
+        for _lang, pattern, score in self._patterns:
+            for m in pattern.finditer(text):
+                gd = m.groupdict()
+                e, extended = _extend(text, m.end())
+                has_tail = bool(gd.get("tail")) or extended
+                street = gd.get("street")
+                if street and not has_tail and (
+                    all(g.is_stop(w) and not w.istitle() for w in street.split())
+                    or any(g.is_stop(w) and len(w) > 1 and (w.isupper() or w.islower()) for w in street.split())
+                ):
+                    continue  # "ON NOV 2 AND HAVEN'T", "4734-55 TWO WEEKS AGO AND STILL HAVEN'T"
+                if gd.get("risky") and not extended and not re.search(r"\d{4,5}|\n", m.group()):
+                    continue  # "Amsterdam 2", "Heidelberg 12": a town and a number
+                if _lang == "tail" and not extended:
+                    continue
+                if not has_tail and _COUNTED.match(text, m.end()):
+                    continue  # "via Zoom 2 volte", "Paseo Marítimo 3 horas": a count, not a number
+                s, e = m.start(), _trim_end(text, m.start(), e)
+                if e - s >= 6:
+                    out.append(self._res("STREET_ADDRESS", s, e, max(score, 0.85) if extended else score))
+        return out
+
+
+#: what follows a count, not a house number
+_COUNTED = re.compile(
+    r"[ \t]+(?i:times|days|hours|years|months|weeks|minutes|mins?|volte|giorni|ore|anni|mesi|settimane|"
+    r"minuti|veces|días|dias|horas|años|anos|meses|semanas|minutos|fois|jours|heures|ans|mois|semaines|"
+    r"minutes|mal|tage|tagen|stunden|jahre|jahren|monate|monaten|wochen|minuten|vezes|keer|dagen|uur|"
+    r"jaar|maanden|weken|razy|dni|godzin|lat|miesięcy|tygodni|gånger|dagar|timmar|år|månader|veckor|"
+    r"%|€|eur|euros?|usd|dollars?|pounds?|kg|km|cm|mm|m²|gb|mb)(?![\w])"
+)
+
+
+def _extend(text: str, e: int) -> tuple[int, bool]:
+    """``e`` moved over the units, postcode + town and province that follow a street; whether
+    a postcode/town tail was taken in."""
+    tail = False
+    for _ in range(2):
+        u = _UNIT_ANY.match(text, e)
+        if u is None:
+            break
+        e = u.end()
+    t = _TAIL_ANY.match(text, e)
+    if t is None:
+        b = _BARE_NUMBER.match(text, e)
+        if b is not None:
+            u = _UNIT_ANY.match(text, b.end())
+            t = _TAIL_ANY.match(text, u.end() if u else b.end())
+    if t is not None:
+        e, tail = t.end(), True
+    elif _ENDS_IN_POSTCODE.search(text, max(0, e - 14), e):
+        town = _TOWN_AFTER_POSTCODE.match(text, e)
+        if town is not None:
+            e, tail = town.end(), True
+    p = _PROVINCE_AFTER.match(text, e) if tail or text[e - 1:e].isalpha() else None
+    if p is not None and ("(" in p.group() or tail):
+        e = p.end()
+    return e, tail
+
+
+def _trim_end(text: str, s: int, e: int) -> int:
+    """Drop trailing separators; keep a final '.' only when it closes an abbreviation (St., Av.)."""
+    while e > s and text[e - 1] in " \t,-\n\r":
+        e -= 1
+    if e > s and text[e - 1] == ".":
+        last = text[s:e].split()[-1] if text[s:e].split() else ""
+        if not (len(last) <= 5 and last.replace(".", "").isalpha()):  # keep "St.", "Jal.", "N.L."
+            e -= 1
+    return e
