@@ -134,7 +134,6 @@ UNNAMED = [
     ("tr-TR", "Ben çok memnun kaldım, teşekkürler."),
     ("tr-TR", "Teşekkürler, iyi günler dilerim."),
     ("fi-FI", "Olen tilannut paketin viime viikolla."),
-    ("es-MX", "¿Cuánto dura la batería del Aria Buds?"),  # a first name and a product word
     ("pt-BR", "Oi, cadê meu pedido?"),  # "Cade" is in Faker's "en" list
     ("en-US", "We sent a new reset link. It's valid for 30 minutes."),  # "Valid": az_AZ
     ("en-US", "Let me check with the carrier."),

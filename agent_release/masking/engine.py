@@ -173,6 +173,7 @@ class Masker:
         self._find_cache: dict[tuple[str, str], list[Finding]] = {}
         self._analyzer = None
         self._phone: dict[str, object] = {}
+        self._names: dict[str, object] = {}
         self._surrogates = None
         self._lock = threading.Lock()
 
@@ -202,6 +203,22 @@ class Masker:
 
             self._surrogates = SurrogateFactory(self._key)
         return self._surrogates
+
+    def _name_recognizer(self, locale: str):
+        """A name recognizer judging ambiguity by the conversation language's own stop lists
+        ("Hans", "Otto", "Ella" are names in German); ``None`` for a language without them (the
+        registered, language-blind recognizer covers every text anyway)."""
+        from agent_release.masking.gazetteer import gazetteer
+
+        lang = language(locale)
+        if lang not in gazetteer().stop_by_language:
+            return None
+        rec = self._names.get(lang)
+        if rec is None:
+            from agent_release.masking.names import NameRecognizer
+
+            rec = self._names[lang] = NameRecognizer(language=lang)
+        return rec
 
     def _phone_recognizer(self, locale: str):
         region = phone_region(locale)
@@ -243,10 +260,11 @@ class Masker:
                 batch = analyzer.nlp_engine.process_batch(chunk, language=LANGUAGE, batch_size=self.batch_size)
                 for text, artifacts in batch:
                     for loc in locales_by_text[text]:
+                        ad_hoc = [self._phone_recognizer(loc), self._name_recognizer(loc)]
                         try:
                             raw = analyzer.analyze(
                                 text=text, language=LANGUAGE, nlp_artifacts=artifacts,
-                                ad_hoc_recognizers=[self._phone_recognizer(loc)], score_threshold=0.0,
+                                ad_hoc_recognizers=[r for r in ad_hoc if r is not None], score_threshold=0.0,
                             )
                         except Exception as exc:  # never let a text-bearing message escape
                             raise MaskingError(
@@ -275,6 +293,8 @@ class Masker:
                     continue
                 start, end = refined
             elif canon == pii.PERSON:
+                if name.startswith("NameRecognizer[") and _MODEL_NUMBER.match(text, end):
+                    continue  # the language's own looser judgement, before a model number: "Milo Tab 10"
                 start = _extend_back_over_first_name(text, start)
             if canon == pii.PERSON:
                 from agent_release.masking.names import trim_leading_cue
@@ -608,8 +628,6 @@ def _refine_ner_person(text: str, start: int, end: int, locale: str) -> tuple[in
         g.supported.is_name(w) and not g.is_ambiguous_in(w, lang) for _, _, w in words
     ):
         return None
-    if lang != "en" and len(words) >= 2 and g.is_first(words[0][2]) and not g.is_name(words[-1][2]):
-        return None  # a first name and an unknown word, outside English: a product ("Aria Buds")
     # extend back over a first name joined by particles: "Inés de la" + "Crúz Vigil"
     s = _extend_back_over_first_name(text, s)
     # extend over following surnames

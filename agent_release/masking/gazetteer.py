@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -362,7 +362,18 @@ class Gazetteer:
         return fold_word(word) in self.function
 
     def is_common(self, word: str) -> bool:
-        return fold_word(word) in self.common
+        """Whether ``word`` is ambiguous only as a common word: every part of it is either no
+        stop word or one only because a lorem list has it ("victoria", "heinz-otto")."""
+        parts = [p for p in fold_word(word).split("-") if p]
+        return bool(parts) and any(p in self.common for p in parts) and all(
+            p in self.common or p not in self.stop for p in parts
+        )
+
+    def for_language(self, lang: str) -> Gazetteer:
+        """This gazetteer with the ambiguity of language ``lang`` only
+        (:attr:`stop_by_language`): in a German conversation "Hans" is a name, not Swedish for
+        "his". Itself for a language without its own list."""
+        return _language_view(self, lang) if lang in self.stop_by_language else self
 
     def is_ambiguous_in(self, word: str, lang: str) -> bool:
         """Whether ``word`` (every part of a hyphenated word) is a stop word in language ``lang``;
@@ -388,6 +399,24 @@ class Gazetteer:
         if m and not f:
             return "male"
         return None
+
+
+_VIEWS: dict[tuple[int, str], Gazetteer] = {}
+
+
+def _language_view(g: Gazetteer, lang: str) -> Gazetteer:
+    key = (id(g), lang)
+    view = _VIEWS.get(key)
+    if view is None:
+        stop = g.stop_by_language[lang]
+        function, common = g.function & stop, g.common & stop
+
+        def narrow(x: Gazetteer | None) -> Gazetteer | None:
+            return None if x is None else replace(x, stop=stop, function=function, common=common)
+
+        view = _VIEWS[key] = replace(g, stop=stop, function=function, common=common, core=narrow(g.core),
+                                     supported=narrow(g.supported))
+    return view
 
 
 def _words(values) -> set[str]:
@@ -507,16 +536,18 @@ def _cue_words(lang: str) -> set[str]:
     return out
 
 
-def _stop_words() -> tuple[set[str], set[str], set[str], dict[str, frozenset[str]]]:
+def _stop_words(first_by_language: dict[str, set[str]]) -> tuple[set[str], set[str], set[str], dict[str, frozenset[str]]]:
     """(stop words, function words, common words, stop words per cue language): see
     :attr:`Gazetteer.stop`, :attr:`Gazetteer.function`, :attr:`Gazetteer.common` and
-    :attr:`Gazetteer.stop_by_language`."""
+    :attr:`Gazetteer.stop_by_language`. ``first_by_language``: first names of each language's
+    Faker locales — a lorem word that is one is not a common word (Faker's Spanish lorem list is
+    drawn from text and holds "josé", "carlos", "miguel")."""
     spacy_by = {lang: {fold_word(w) for w in _spacy_stop_words(lang)} for lang in CUE_LANGUAGES}
     lorem_by: dict[str, set[str]] = {}
     for lang, loc in _LOREM_LOCALES.items():  # Faker's lorem vocabularies: common words
         try:
             words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
-            lorem_by[lang] = {fold_word(w) for w in words}
+            lorem_by[lang] = {fold_word(w) for w in words} - first_by_language.get(lang, set())
         except Exception:
             lorem_by[lang] = set()
     shared = {fold_word(w) for w in TITLES} | {fold_word(w) for w in _NOT_NAMES}
@@ -566,7 +597,10 @@ def _lang_of(faker_loc: str) -> str:
 def gazetteer() -> Gazetteer:
     per_locale = {loc: _provider_names(loc) for loc in person_locales()}
     supported_faker = {faker_locale(loc) for loc in SUPPORTED_LOCALES}
-    stop_, function_, common_, by_language = _stop_words()
+    first_by_language: dict[str, set[str]] = {}
+    for loc, b in per_locale.items():
+        first_by_language.setdefault(_lang_of(loc), set()).update(b["first"] | b["female"] | b["male"])
+    stop_, function_, common_, by_language = _stop_words(first_by_language)
     stop, function, common = frozenset(stop_), frozenset(function_), frozenset(common_)
     core = _build([b for loc, b in per_locale.items() if _lang_of(loc) in CUE_LANGUAGES], stop, function, common)
     supported = _build([b for loc, b in per_locale.items() if loc in supported_faker], stop, function, common)

@@ -153,9 +153,12 @@ class NameRecognizer(_Base):
     #: PERSON span that the masker later rejects; mapped to PERSON by the masker.
     ENTITIES = ("PERSON_NAME",)
 
-    def __init__(self, name: str | None = None):
-        super().__init__(name=name)
-        self.gaz = gazetteer()
+    def __init__(self, name: str | None = None, language: str | None = None):
+        """``language``: judge ambiguity by that cue language's stop lists only
+        (:meth:`Gazetteer.for_language`); the masker runs one such instance per conversation
+        language beside the registered, language-blind one (whose findings it only adds to)."""
+        super().__init__(name=name or (f"NameRecognizer[{language}]" if language else None))
+        self.gaz = gazetteer() if language is None else gazetteer().for_language(language)
 
     def _accept(self, w: str, *, first_word: bool, mode: str) -> bool:
         """Whether ``w`` continues (or, ``first_word``, starts) a name after a cue of ``mode``.
@@ -331,7 +334,11 @@ class NameRecognizer(_Base):
                     later = [toks[nxt][2]]
                     ok = True
             if ok and not g.is_strict_first(w):
-                ok = g.is_strict_last(later[0])
+                # an ambiguous first name needs an unambiguous surname right after it, or two
+                # more names, if it is a first name of a conversation locale ("Hans Jürgen
+                # Fischer": "hans" is Swedish for "his")
+                ok = g.is_strict_last(later[0]) or (
+                    not lower and len(later) >= 2 and self.gaz.supported.is_first(w))
             if ok:
                 out.append(self._res("PERSON_NAME", toks[i][0], toks[names[-1]][1], 0.7 if lower else 0.8))
                 i = names[-1] + 1
