@@ -101,6 +101,8 @@ NAMED = [
     ("nb-NO", "Hei, jeg heter Ole Nordmann.", ["Ole Nordmann"]),
     ("fi-FI", "Hei, nimeni on Mikko Virtanen.", ["Mikko Virtanen"]),
     ("fi-FI", "Ystävällisin terveisin,\nLaura Korhonen", ["Laura Korhonen"]),
+    # German: "hans" is Swedish for "his", a name in German
+    ("de-DE", "ich heiße hans meier und warte auf mein paket", ["hans meier"]),
     # English: "Ben" stays a name where it is one
     ("en-US", "Hi, I'm Ben Carter and my parcel is late.", ["Ben Carter"]),
     ("en-US", "Thanks Ben, that fixed it.", ["Ben"]),
@@ -206,6 +208,16 @@ def test_gazetteer_comes_from_every_faker_person_locale():
     # the narrower views
     assert g.core is not None and g.supported is not None
     assert g.supported.first <= g.core.first <= g.first
+
+
+def test_ambiguity_is_judged_per_conversation_language():
+    g = gazetteer()
+    assert not g.is_strict_first("Hans") and g.is_stop("hans")  # Swedish "his"
+    assert g.for_language("de").is_strict_first("Hans")
+    assert not g.for_language("sv").is_strict_first("Hans")
+    assert not g.for_language("nl").is_strict_first("ben") and g.for_language("en").is_strict_first("Ben")
+    assert g.is_ambiguous_in("Marco", "pt") and not g.is_ambiguous_in("Marco", "it")
+    assert g.for_language("xx") is g  # a language without lists of its own: every language's
 
 
 def test_self_introduction_verbs_are_never_unambiguous_names():
