@@ -53,6 +53,7 @@ def test_locales_and_format_tags(corpus):
     assert not missing, missing
     assert set(truth["format_tag"]) <= set(FORMAT_TAGS)
     assert set(truth["entity_type"]) == set(pii.ALL)
+    assert set(truth["quote_depth"]) == {0, 1, 2}  # own text, quoted reply, quote of a quote
     # every locale carries every entity it can (IBAN_CODE covers CLABE and US/UK accounts)
     per = truth.group_by("locale").agg(pl.col("entity_type").n_unique())
     assert per["entity_type"].min() >= 8

@@ -1,6 +1,7 @@
 """Masking benchmark: the project's masker vs Presidio's default configuration, same messages.
 
     python bench/masking.py          # 400 conversations, seed 7, --workers 1,2 --rounds 2 (~2.5 min)
+    python bench/masking.py --corpus unseen --conversations 150 --json /tmp/item8.json
 
 Builds a corpus with the synthetic generator (ground truth: every injected PII value with its
 character offsets; look-alikes such as order numbers, SKUs, amounts and dates listed separately),
@@ -54,6 +55,27 @@ of the sum over all child processes for a pool (the workers plus multiprocessing
 resource-tracker process). Both maskers use the same spaCy package; the project's masker runs
 only its NER component (see ``presidio_setup.nlp_engine``), the baseline the full pipeline as
 Presidio configures it.
+
+**Issue 15 item 8** (``--corpus unseen`` or ``both``, the default): the same masker measured on a
+second corpus it was not tuned on, ``agent_release_tests/unseen_corpus`` (its own generator and
+phrasing, 15 locales, support-ticket style; seed fixed, ``--unseen-seed``; size
+``--unseen-conversations``, default ``--conversations``), next to the project's corpus:
+
+- leak rates per entity type for both corpora, per format tag (phone with extension, IBAN with a
+  bad checksum, military address, ...) and per locale for the unseen one, partial address leaks
+  (postcode or town left) and over-masking (share of look-alike and ordinary-word tokens the
+  masker changed), by ``unseen_corpus.measure`` — rules in ``unseen_corpus/scoring.py`` (a value
+  leaks when still present whole in its masked conversation, case-insensitively as a whole token;
+  structured ids also with separators removed; the masker's own fakes blanked first);
+- throughput as single-process **CPU time** (``time.process_time`` of a fresh process, model load
+  excluded) of ``Masker.mask_frame`` with its distinct-text de-duplication (one call on the table)
+  and without it (the table cut into layers in which no (text, locale) repeats, every message a
+  row, one ``mask_frame`` per layer: every message analysed, still in batches), against Presidio
+  default (one ``analyze`` per message; its per-message CPU times summed over the first copy of
+  each distinct text give Presidio the same de-dup, printed too);
+- the goals, PASS / FAIL: 0 structured identifiers left (phone, email, card, IBAN / bank account,
+  national id, IP), names and addresses <= 0.5% of values, over-masking <= 1% of non-PII tokens,
+  >= 5x Presidio default with and without de-dup. ``--json PATH`` writes all the figures.
 
 The leak check matches values as substrings, so a short name inside an unrelated word ("Earl" in
 "earlier", "Irma" in "firmar") counts as a leak although nothing leaked.
@@ -278,12 +300,17 @@ def _presidio_default_child(msgs) -> tuple[list, dict]:
         t0 = time.perf_counter()
         analyzer = build_default_presidio()
         load = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        raw = [analyzer.analyze(text=m[3], language="en") if m[3].strip() else [] for m in msgs]
-        seconds = time.perf_counter() - t1
+        t1, c1 = time.perf_counter(), time.process_time()
+        raw, cpu = [], []
+        for m in msgs:
+            c = time.process_time()
+            raw.append(analyzer.analyze(text=m[3], language="en") if m[3].strip() else [])
+            cpu.append(time.process_time() - c)
+        seconds, cpu_seconds = time.perf_counter() - t1, time.process_time() - c1
     slim = [[(r.start, r.end, r.entity_type, r.score) for r in rs] for rs in raw]
     return slim, {"seconds": seconds, "load_seconds": load, "messages": len(msgs),
-                  "peak_mb": mem.peak_mb, "delta_mb": mem.delta_mb}
+                  "peak_mb": mem.peak_mb, "delta_mb": mem.delta_mb, "cpu_seconds": cpu_seconds,
+                  "cpu_per_message": cpu}
 
 
 def in_fresh_process(fn, *args):
@@ -422,21 +449,176 @@ def summary(inproc: dict, pools: dict[int, list[dict]], defaults: list[dict], sc
         print(f"  [{'met' if ok else 'NOT met'}] {text}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--conversations", type=int, default=400)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--workers", default="1,2",
-                    help="comma-separated worker-process counts for the project masker's pool")
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="timed runs of each path (pools and Presidio default), interleaved; the summary "
-                         "shows the best and every run")
-    ap.add_argument("--skip-default", action="store_true", help="only the project's masker")
-    args = ap.parse_args(argv)
-    workers = sorted({int(w) for w in args.workers.split(",") if w.strip()})
+# --------------------------------------------------------------------------- issue 15 item 8
 
+UNSEEN_SEED = 20260815  # the unseen corpus's fixed seed (agent_release_tests/test_unseen_corpus.py)
+
+
+def build_unseen(n: int, seed: int):
+    from agent_release_tests.unseen_corpus import generate
+
+    return generate(n, seed)
+
+
+def distinct_share(df: pl.DataFrame) -> tuple[int, int]:
+    """(messages, distinct (content, locale) pairs)."""
+    keys = [(m["content"] or "", loc) for loc, msgs in zip(df["locale"].to_list(), df["messages"].to_list())
+            for m in msgs]
+    return len(keys), len(set(keys))
+
+
+def undup_layers(df: pl.DataFrame) -> list[pl.DataFrame]:
+    """The table cut so that no ``mask_frame`` call sees a (content, locale) twice: every message
+    becomes a one-message row (conversation extras only on the row of message 0), and the k-th
+    copy of a text goes to layer k. Masking every layer analyses every message, in batches."""
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    layers: dict[int, list[dict]] = defaultdict(list)
+    for r in df.iter_rows(named=True):
+        for i, m in enumerate(r["messages"]):
+            key = (m["content"] or "", r["locale"])
+            k = seen[key]
+            seen[key] += 1
+            layers[k].append({**r, "conversation_id": f"{r['conversation_id']}#{i}", "messages": [m],
+                              "extra_json": r["extra_json"] if i == 0 else None})
+    return [pl.DataFrame(rows, schema=df.schema) for _, rows in sorted(layers.items())]
+
+
+def _project_cpu_child(frames: list[pl.DataFrame], keep_output: bool):
+    """Fresh process: load the masker's models (untimed), then ``mask_frame`` on every frame;
+    CPU time of this process (all its threads) and wall time."""
+    from agent_release.masking import Masker
+
+    masker = Masker(BENCH_KEY)
+    masker.analyzer  # noqa: B018 — model load, not timed
+    t1, c1 = time.perf_counter(), time.process_time()
+    outs = [masker.mask_frame(f)[0] for f in frames]
+    cpu, wall = time.process_time() - c1, time.perf_counter() - t1
+    return (outs[0] if keep_output else None), {"cpu_seconds": cpu, "seconds": wall}
+
+
+def cpu_throughput(name: str, df: pl.DataFrame, presidio_perf: dict | None, skip_default: bool) -> dict:
+    """Single-process CPU-time rates on one corpus: the masker with its distinct-text de-dup
+    (one ``mask_frame`` call), the masker without it (``undup_layers``), Presidio default (one
+    ``analyze`` per message; its per-message CPU times also give the rate it would have if it
+    analysed each distinct text once). Each path in its own fresh process."""
+    msgs = messages_of(df)
+    n, distinct = distinct_share(df)
+    masked, dedup = in_fresh_process(_project_cpu_child, [df], True)
+    layers = undup_layers(df)
+    _, nodup = in_fresh_process(_project_cpu_child, layers, False)
+    out = {"corpus": name, "messages": n, "distinct_texts": distinct, "layers": len(layers),
+           "mean_chars": sum(len(m[3]) for m in msgs) / max(1, n),
+           "masker_dedup": {**dedup, "rate": n / dedup["cpu_seconds"]},
+           "masker_no_dedup": {**nodup, "rate": n / nodup["cpu_seconds"]}, "masked": masked}
+    if presidio_perf is None and not skip_default:
+        _, _, presidio_perf = run_presidio_default(msgs)
+    if presidio_perf is not None:
+        per = presidio_perf["cpu_per_message"]
+        first: dict[tuple[str, str], float] = {}
+        for m, c in zip(msgs, per):
+            first.setdefault((m[3], m[2]), c)
+        out["presidio"] = {"cpu_seconds": presidio_perf["cpu_seconds"], "seconds": presidio_perf["seconds"],
+                           "rate": n / presidio_perf["cpu_seconds"]}
+        out["presidio_distinct"] = {"cpu_seconds": sum(first.values()), "rate": n / sum(first.values())}
+    return out
+
+
+def throughput_report(runs: list[dict]) -> list[dict]:
+    print("\n=== throughput: single process, CPU time (process_time of the masking process, all its threads; "
+          "model load excluded) ===")
+    print(f"{'corpus':<9}{'messages':>9}{'distinct':>10}{'masker de-dup':>15}{'masker no de-dup':>18}"
+          f"{'Presidio':>10}{'Presidio distinct':>19}{'x (de-dup)':>12}{'x (no de-dup)':>15}")
+    goals = []
+    for r in runs:
+        p = r.get("presidio")
+        pd_ = r.get("presidio_distinct")
+        xd = r["masker_dedup"]["rate"] / p["rate"] if p else None
+        xn = r["masker_no_dedup"]["rate"] / p["rate"] if p else None
+        r["x_dedup"], r["x_no_dedup"] = xd, xn
+        r["x_dedup_vs_presidio_distinct"] = r["masker_dedup"]["rate"] / pd_["rate"] if pd_ else None
+        print(f"{r['corpus']:<9}{r['messages']:>9}{100 * r['distinct_texts'] / r['messages']:>9.0f}%"
+              f"{r['masker_dedup']['rate']:>13.0f}/s{r['masker_no_dedup']['rate']:>16.0f}/s"
+              + (f"{p['rate']:>8.1f}/s{pd_['rate']:>17.1f}/s{xd:>11.1f}x{xn:>14.1f}x" if p else ""))
+        if p:
+            goals += [{"goal": f"{r['corpus']}: >= 5x Presidio default, masker with de-dup", "measured": xd,
+                       "pass": xd >= 5},
+                      {"goal": f"{r['corpus']}: >= 5x Presidio default, masker without de-dup", "measured": xn,
+                       "pass": xn >= 5}]
+    print("(rates = messages / CPU seconds; 'distinct': share of messages whose (text, locale) is not a repeat; "
+          "'no de-dup': every message analysed — the table cut into layers without repeats, one mask_frame per "
+          "layer; 'Presidio distinct': Presidio's CPU time summed over the first copy of each distinct text, i.e. "
+          "Presidio given the same de-dup; x = masker rate / Presidio rate)")
+    for r in runs:
+        line = f"  {r['corpus']}: messages of {r['mean_chars']:.0f} characters on average"
+        if r.get("x_dedup_vs_presidio_distinct") is not None:
+            line += f"; masker with de-dup vs Presidio with the same de-dup: {r['x_dedup_vs_presidio_distinct']:.1f}x"
+        print(line)
+    for g in goals:
+        print(f"  [{'PASS' if g['pass'] else 'FAIL'}] {g['goal']} (measured {g['measured']:.1f}x)")
+    return goals
+
+
+def project_lookalikes(df: pl.DataFrame, decoys: pl.DataFrame) -> pl.DataFrame:
+    """The synthetic generator's look-alikes in the shape ``measure`` reads."""
+    if not decoys.height:
+        return pl.DataFrame(schema={"conversation_id": pl.String, "message_index": pl.Int64, "start": pl.Int64,
+                                    "end": pl.Int64, "kind": pl.String, "value": pl.String})
+    return decoys.select("conversation_id", "message_index", "start", "end", pl.col("entity_type").alias("kind"),
+                         "value")
+
+
+def item8(args, project: dict | None) -> None:
+    """Issue 15 item 8: the unseen corpus beside the project's: leak rates per entity (per format
+    tag and locale on the unseen one), partial address leaks, over-masking, CPU-time throughput
+    with and without de-dup, goals with PASS / FAIL."""
+    from agent_release_tests.unseen_corpus import measure, report_lines
+
+    n = args.unseen_conversations or args.conversations
     t0 = time.perf_counter()
-    print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {os.getloadavg()[0]:.2f} at start")
+    udf, utruth, ulooks = build_unseen(n, args.unseen_seed)
+    nmsg, ndist = distinct_share(udf)
+    print("\n\n##### issue 15 item 8: measured on data the masker was not tuned on #####")
+    print(f"unseen corpus (agent_release_tests/unseen_corpus, seed {args.unseen_seed}): {udf.height} conversations, "
+          f"{udf['locale'].n_unique()} locales, {nmsg} messages ({100 * ndist / nmsg:.0f}% distinct texts), "
+          f"{utruth.height} PII values in {utruth['format_tag'].n_unique()} format tags, "
+          f"{int(ulooks['lookalike'].sum())} look-alikes, {int((~ulooks['lookalike']).sum())} ordinary words "
+          f"(built in {time.perf_counter() - t0:.1f}s)")
+    runs = []
+    results: dict[str, dict] = {}
+    if project is not None:
+        pdf = project["df"]
+        pn, pd_ = distinct_share(pdf)
+        print(f"project corpus (seed {args.seed}): {pdf.height} conversations, {pn} messages "
+              f"({100 * pd_ / pn:.0f}% distinct texts)")
+        d = project["defaults"][0] if project["defaults"] else None
+        runs.append(cpu_throughput("project", pdf, d, True))
+        truth = project["truth"]
+        if "subtype" in truth.columns and "format_tag" not in truth.columns:
+            truth = truth.rename({"subtype": "format_tag"})
+        results["project"] = measure(project["masked"], truth, project_lookalikes(pdf, project["decoys"]), raw=pdf)
+    urun = cpu_throughput("unseen", udf, None, args.skip_default)
+    runs.append(urun)
+    results["unseen"] = measure(urun["masked"], utruth, ulooks)
+    print("\n=== leak rates (masked with Masker.mask_frame) ===")
+    for line in report_lines(results, detail="unseen"):
+        print(line)
+    tgoals = throughput_report(runs)
+    if args.json:
+        import json
+
+        for r in runs:
+            r.pop("masked", None)
+        doc = {"unseen_seed": args.unseen_seed, "unseen_conversations": n, "project_seed": args.seed,
+               "project_conversations": args.conversations if project is not None else None,
+               "measure": results, "throughput": runs, "throughput_goals": tgoals}
+        Path(args.json).write_text(json.dumps(doc, indent=1, default=str))
+        print(f"JSON written to {args.json}")
+
+
+def project_flow(args, workers: list[int]) -> dict:
+    """The project corpus: in-process masking and detection scores, worker pools, Presidio
+    default, the summary of issue 8 (unchanged output)."""
+    t0 = time.perf_counter()
     df, truth, decoys = build_corpus(args.conversations, args.seed)
     msgs = messages_of(df)
     print(f"corpus: {df.height} conversations, {len(msgs)} messages, {truth.height} PII spans, "
@@ -491,9 +673,40 @@ def main(argv: list[str] | None = None) -> int:
                 print(other_line(perf_d))
 
     summary(perf, pools, defaults, sc_project, sc_d)
+    return {"df": df, "truth": truth, "decoys": decoys, "masked": perf["masked"], "defaults": defaults}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--conversations", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", default="1,2",
+                    help="comma-separated worker-process counts for the project masker's pool")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="timed runs of each path (pools and Presidio default), interleaved; the summary "
+                         "shows the best and every run")
+    ap.add_argument("--skip-default", action="store_true", help="only the project's masker")
+    ap.add_argument("--corpus", choices=("project", "unseen", "both"), default="both",
+                    help="project: the synthetic corpus the masker is developed on (the issue-8 report); "
+                         "unseen: the independent corpus of agent_release_tests/unseen_corpus (issue 15 item 8); "
+                         "both (default): the issue-8 report, then leak rates of both side by side")
+    ap.add_argument("--unseen-seed", type=int, default=UNSEEN_SEED,
+                    help=f"seed of the unseen corpus (default {UNSEEN_SEED}, the one its tests use)")
+    ap.add_argument("--unseen-conversations", type=int, default=None,
+                    help="size of the unseen corpus (default: --conversations)")
+    ap.add_argument("--json", metavar="PATH", help="also write the item-8 figures as JSON")
+    args = ap.parse_args(argv)
+    workers = sorted({int(w) for w in args.workers.split(",") if w.strip()})
+
+    t0 = time.perf_counter()
+    print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {os.getloadavg()[0]:.2f} at start")
+    project = project_flow(args, workers) if args.corpus in ("project", "both") else None
+    if args.corpus in ("unseen", "both"):
+        item8(args, project)
     print(f"\nload average (1 min) at end {os.getloadavg()[0]:.2f}; total {time.perf_counter() - t0:.0f}s; "
-          f"command: .venv/bin/python bench/masking.py --conversations {args.conversations} --seed {args.seed} "
-          f"--workers {','.join(map(str, workers))} --rounds {args.rounds}")
+          f"command: .venv/bin/python bench/masking.py --corpus {args.corpus} --conversations {args.conversations} "
+          f"--seed {args.seed} --workers {','.join(map(str, workers))} --rounds {args.rounds}"
+          + (" --skip-default" if args.skip_default else ""))
     return 0
 
 

@@ -36,7 +36,8 @@ Returns three frames:
   copy): conversation_id, message_index, field ("content"), start, end (character offsets in the
   content), entity_type (``agent_release.pii``), value, locale, format_tag, parts (sub-values
   whose survival alone is a partial leak: surname; street, postcode, town; number without its
-  extension);
+  extension), quote_depth (0 in the message's own text, 1 inside a quoted reply, 2 in a quote
+  of a quote; a multi-line value in a quote carries the "> " prefixes inside it);
 - lookalikes: every non-PII word token of every message, with kind (an order id, tracking
   number, SKU, amount, order date, version, time, error code, ticket or invoice number —
   ``lookalike`` true — or "word" for ordinary text), value and offsets. No row overlaps a truth
@@ -111,7 +112,7 @@ class Msg:
 
     def val(self, v: V.Val) -> None:
         if self.lower:
-            v = V.Val(v.text.lower(), v.entity_type, v.tag, [p.lower() for p in v.parts])
+            v = V.Val(v.text.lower(), v.entity_type, v.tag, [p.lower() for p in v.parts], v.quote)
         st = self._add(v.text)
         self.truth.append((st, st + len(v.text), v))
 
@@ -161,7 +162,7 @@ def quoted(msg: Msg, prefix: str = "> ") -> Msg:
     out.buf, out.pos = [new], len(new)
     for s, e, v in msg.truth:
         ns, ne = at(s), at(e - 1) + 1
-        out.truth.append((ns, ne, V.Val(new[ns:ne], v.entity_type, v.tag, v.parts)))
+        out.truth.append((ns, ne, V.Val(new[ns:ne], v.entity_type, v.tag, v.parts, v.quote + 1)))
     out.looks = [(at(s), at(e - 1) + 1, k) for s, e, k in msg.looks]
     return out
 
@@ -551,13 +552,13 @@ def generate(n_conversations: int, seed: int) -> tuple[pl.DataFrame, pl.DataFram
             for s, e, v in m.truth:
                 truth.append({"conversation_id": cid, "message_index": mi, "field": "content", "start": s, "end": e,
                               "entity_type": v.entity_type, "value": text[s:e], "locale": locale,
-                              "format_tag": v.tag, "parts": list(v.parts)})
+                              "format_tag": v.tag, "parts": list(v.parts), "quote_depth": v.quote})
             for s, e, k in m.looks:
                 looks.append({"conversation_id": cid, "message_index": mi, "field": "content", "start": s, "end": e,
                               "kind": k, "value": text[s:e], "lookalike": k != "word"})
     tschema = {"conversation_id": pl.String, "message_index": pl.Int64, "field": pl.String, "start": pl.Int64,
                "end": pl.Int64, "entity_type": pl.String, "value": pl.String, "locale": pl.String,
-               "format_tag": pl.String, "parts": pl.List(pl.String)}
+               "format_tag": pl.String, "parts": pl.List(pl.String), "quote_depth": pl.Int64}
     lschema = {"conversation_id": pl.String, "message_index": pl.Int64, "field": pl.String, "start": pl.Int64,
                "end": pl.Int64, "kind": pl.String, "value": pl.String, "lookalike": pl.Boolean}
     return to_frame(rows), pl.DataFrame(truth, schema=tschema), pl.DataFrame(looks, schema=lschema)

@@ -121,6 +121,7 @@ def measure(masked_df: pl.DataFrame, truth: pl.DataFrame, lookalikes: pl.DataFra
     by_tag = defaultdict(lambda: [0, 0, 0])
     by_locale = defaultdict(lambda: [0, 0, 0])
     by_locale_entity = defaultdict(lambda: [0, 0, 0])
+    by_quote = defaultdict(lambda: [0, 0, 0])
     addr = {"n": 0, "postcode_or_town_left": 0, "any_part_left": 0}
     truth_by_msg = defaultdict(list)
     leaked_rows, partial_rows = [], []
@@ -140,7 +141,10 @@ def measure(masked_df: pl.DataFrame, truth: pl.DataFrame, lookalikes: pl.DataFra
         elif partial:
             partial_rows.append(row_no)
         loc = t.get("locale") or conv_locale.get(cid, "?")
-        for acc in (by_entity[et], by_tag[t.get("format_tag") or "-"], by_locale[loc], by_locale_entity[(loc, et)]):
+        accs = [by_entity[et], by_tag[t.get("format_tag") or "-"], by_locale[loc], by_locale_entity[(loc, et)]]
+        if t.get("quote_depth") is not None:
+            accs.append(by_quote[f"{et} quote depth {t['quote_depth']}"])
+        for acc in accs:
             acc[0] += 1
             acc[1] += leaked
             acc[2] += partial
@@ -232,6 +236,7 @@ def measure(masked_df: pl.DataFrame, truth: pl.DataFrame, lookalikes: pl.DataFra
         "by_tag": table(by_tag),
         "by_locale": table(by_locale),
         "by_locale_entity": {f"{k[0]}/{k[1]}": v for k, v in table(by_locale_entity).items()},
+        "by_quote_depth": table(by_quote),
         "address_partial": {**addr, "postcode_or_town_rate": _rate(addr["postcode_or_town_left"], addr["n"]),
                             "any_part_rate": _rate(addr["any_part_left"], addr["n"])},
         "overmask": over,
@@ -264,11 +269,16 @@ def report_lines(results: dict[str, dict], detail: str | None = None) -> list[st
         out.append(row)
     if detail and detail in results:
         r = results[detail]
-        for title, key in (("format tag", "by_tag"), ("locale", "by_locale")):
+        for title, key in (("format tag", "by_tag"), ("locale", "by_locale"),
+                           ("entity and quote depth (0: own text, 1: in a quoted reply, 2: quote of a quote)",
+                            "by_quote_depth")):
+            if not r.get(key):
+                continue
             out.append(f"\n{detail}: per {title}")
-            out.append(f"{title:<24}{'n':>6}{'leaked':>8}{'rate':>9}{'partial':>9}")
+            w = max(24, *(len(k) + 2 for k in r[key]))
+            out.append(f"{title.split(' (')[0]:<{w}}{'n':>6}{'leaked':>8}{'rate':>9}{'partial':>9}")
             for k, c in r[key].items():
-                out.append(f"{k:<24}{c['n']:>6}{c['leaked']:>8}{_pct(c['leak_rate']):>9}{_pct(c['partial_rate']):>9}")
+                out.append(f"{k:<{w}}{c['n']:>6}{c['leaked']:>8}{_pct(c['leak_rate']):>9}{_pct(c['partial_rate']):>9}")
         a = r["address_partial"]
         out.append(f"{detail}: addresses with postcode or town left: {a['postcode_or_town_left']} of {a['n']} "
                    f"({_pct(a['postcode_or_town_rate'])}); any part (street, postcode, town) left: "

@@ -41,6 +41,7 @@ class Val:
     entity_type: str
     tag: str
     parts: list[str] = field(default_factory=list)
+    quote: int = 0  # how deep inside quoted e-mail replies ("> ", "> > ") the value stands
 
 
 @dataclass
@@ -120,6 +121,18 @@ def bban(rng: random.Random, cc: str, length: int | None = None) -> str:
         return digits(rng, n - 2) + rng.choice("CP") + rng.choice("12")
     if cc == "TR":
         return digits(rng, 5) + "0" + digits(rng, n - 6)
+    if cc == "ES" and n == 20:  # bank, branch, two control digits, account
+        def dc(ds: str) -> str:
+            d = 11 - sum(int(c) * w for c, w in zip(ds, [1, 2, 4, 8, 5, 10, 9, 7, 3, 6])) % 11
+            return str({11: 0, 10: 1}.get(d, d))
+        bank, acc = digits(rng, 8), digits(rng, 10)
+        return bank + dc("00" + bank) + dc(acc) + acc
+    if cc == "NO" and n == 11:  # mod-11 check digit of the account number
+        while True:
+            body = digits(rng, 10)
+            d = 11 - sum(int(c) * w for c, w in zip(body, [5, 4, 3, 2, 7, 6, 5, 4, 3, 2])) % 11
+            if d != 10:
+                return body + str(d % 11)
     return digits(rng, n)
 
 
@@ -307,14 +320,18 @@ def se_personnummer(rng: random.Random) -> str:
 
 def dk_cpr(rng: random.Random) -> str:
     b = _birth(rng)
-    return f"{b.day:02d}{b.month:02d}{b.year % 100:02d}-{digits(rng, 4)}"
+    # the 7th digit tells the century: 0-3 always 1900-1999, 4/9 1937-2036
+    seventh = rng.choice("0123") if b.year < 2000 else rng.choice("49")
+    return f"{b.day:02d}{b.month:02d}{b.year % 100:02d}-{seventh}{digits(rng, 3)}"
 
 
 def no_fodselsnummer(rng: random.Random) -> str:
     w1, w2 = [3, 7, 6, 1, 8, 9, 4, 5, 2], [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
     while True:
         b = _birth(rng)
-        d = [int(c) for c in f"{b.day:02d}{b.month:02d}{b.year % 100:02d}{digits(rng, 3)}"]
+        # individual number by century: 000-499 for 1900-1999, 500-999 for 2000-2039
+        ind = rng.randint(0, 499) if b.year < 2000 else rng.randint(500, 999)
+        d = [int(c) for c in f"{b.day:02d}{b.month:02d}{b.year % 100:02d}{ind:03d}"]
         k1 = 11 - sum(x * w for x, w in zip(d, w1)) % 11
         k1 = 0 if k1 == 11 else k1
         if k1 == 10:
