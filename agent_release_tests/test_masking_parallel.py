@@ -137,3 +137,15 @@ def test_find_cache_is_exact_and_bounded():
     assert len(cached._find_cache) <= 3
     assert cached.find_many(texts, locs) == ref  # served partly from the cache
     assert cached.find_many(texts[::-1], locs[::-1]) == ref[::-1]
+
+
+def test_merged_stats_keep_the_locales_that_fell_back():
+    from collections import Counter
+
+    from agent_release.masking.engine import MaskStats
+    from agent_release.masking.parallel import merge_stats
+
+    a, b = MaskStats(), MaskStats()
+    a.fallback_locales.update({"tr-TR": 2})
+    b.fallback_locales.update({"tr-TR": 1, "(missing)": 4})
+    assert merge_stats([a, b], 1.0, 2).fallback_locales == Counter({"tr-TR": 3, "(missing)": 4})

@@ -90,6 +90,7 @@ def merge_stats(parts: Sequence[MaskStats], seconds: float, workers: int) -> Mas
         out.conversations += s.conversations
         out.entities.update(s.entities)
         out.by_locale.update(s.by_locale)
+        out.fallback_locales.update(s.fallback_locales)
         out.distinct_texts += s.distinct_texts
         out.extra_fields_masked += s.extra_fields_masked
     return out
