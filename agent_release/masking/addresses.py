@@ -202,7 +202,7 @@ _PROVINCE_AFTER = re.compile(_PROVINCE)
 _MILITARY_LINE = r"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?:-\d{4})?(?![\w])"
 
 
-def _address_patterns() -> list[tuple[str, object, float]]:
+def _address_patterns() -> list[tuple[str, object, float, tuple[str, ...] | None]]:
     en = _en_suffixes()
     ci = "(?i:{})"
     pats = [
@@ -241,7 +241,33 @@ def _address_patterns() -> list[tuple[str, object, float]]:
         # number-less street names with an unambiguous street word: "vivo en la Calle Mayor"
         ("any", rf"(?<![\w])(?:(?i:calle|avenida|rua|rue|avenue|boulevard|travessa|alameda|paseo|praça|praca|piazza))[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}", 0.6),
     ]
-    return [(lang, re.compile(p), score) for lang, p, score in pats]
+    gates = [
+        None, ("flat", "studio", "apartment", "apt", "suite", "maisonette", "penthouse"),
+        ("unit", "psc", "cmr", "uss", "usns", "usnv", "uscgc", "usav"), ("apo", "fpo", "dpo"), None,
+        _literals(_ES_TYPES + "|via|vía|vial"), _literals(_IT_TYPES), _literals(_FR_TYPES),
+        _literals(_COMPOUND_SAFE + "|" + _COMPOUND_RISKY),
+        ("laan", "plein", "kade", "singel", "gracht", "dreef", "straatweg", "dijk"),
+        _literals(_DE_SEPARATE) + ("am ", "an der", "auf d", "im ", "in der", "unter den", "zum ", "zur ",
+                                   "hinter der", "vor dem"),
+        _literals(_PL_TYPES), _literals(_PT_TYPES + "|vale|feira|lago|área|campo"),
+        _literals("|".join((_FR_TYPES, _ES_TYPES, "via|vía|vial", _IT_TYPES, _PT_TYPES, "vale|feira|lago|área|campo",
+                            _PL_TYPES))),
+        ("calle", "avenida", "rua", "rue", "avenue", "boulevard", "travessa", "alameda", "paseo", "praça", "praca",
+         "piazza"),
+    ]
+    assert len(gates) == len(pats)
+    return [(lang, re.compile(p), score, gate) for (lang, p, score), gate in zip(pats, gates)]
+
+
+def _literals(alternation: str) -> tuple[str, ...]:
+    """The lower-case words of a regex alternation of plain words ("avda\\.?" → "avda"), for
+    a quick "could this pattern match here at all" test before running it."""
+    out = set()
+    for alt in alternation.split("|"):
+        word = alt.replace("\\.?", "").replace("\\.", ".").replace("\\s+", " ").replace("\\", "").replace("?", "")
+        if word:
+            out.add(word.lower())
+    return tuple(sorted(out))
 
 
 class AddressRecognizer(_Base):
@@ -258,7 +284,11 @@ class AddressRecognizer(_Base):
     def analyze(self, text, entities, nlp_artifacts=None):
         out = []
         g = gazetteer()
-        for _lang, pattern, score in self._patterns:
+        digits = any(c.isdigit() for c in text)
+        low = text.lower()
+        for _lang, pattern, score, gate in self._patterns:
+            if (_lang != "any" and not digits) or (gate is not None and not any(w in low for w in gate)):
+                continue  # nothing this pattern needs is in the text: skip the regex
             for m in pattern.finditer(text):
                 gd = m.groupdict()
                 e, extended = _extend(text, m.end())

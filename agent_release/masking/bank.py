@@ -170,9 +170,11 @@ class BankAccountRecognizer(_Base):
     def analyze(self, text, entities, nlp_artifacts=None):
         if sum(c.isdigit() for c in text) < 6:
             return []
+        runs = [(m.start(), m.end(), re.sub(r"\D", "", m.group())) for m in _DIGIT_RUN.finditer(text)]
+        if not any(len(d) >= 6 for _s, _e, d in runs):
+            return []  # no account number, sort code or routing number is shorter
         folded = fold(text)
         cue_any = _ANY_CUE.search(folded) is not None
-        runs = [(m.start(), m.end(), re.sub(r"\D", "", m.group())) for m in _DIGIT_RUN.finditer(text)]
         if not cue_any and not any(len(d) == 18 for _s, _e, d in runs) and "-" not in text:
             return []  # no cue, no CLABE-long run, no NN-NN-NN sort code
         found: dict[tuple[int, int], float] = {}

@@ -148,7 +148,7 @@ class LocalePhoneRecognizer(_Base):
         super().__init__(name=name or f"PhoneRecognizer[{region}]")
 
     def analyze(self, text, entities, nlp_artifacts=None):
-        if sum(c.isdigit() for c in text) < 7:
+        if sum(map(str.isdigit, text)) < 7:
             return []
         folded = fold(text)
         found: dict[tuple[int, int], float] = {}
@@ -251,35 +251,37 @@ class LocalePhoneRecognizer(_Base):
 
     # -- pass 4: the number after a phone cue, any numbering plan ---------------------------
     def _cue_pass(self, text, scan, folded, found):
-        starts = [c.end() for c in _PHONE_CUE.finditer(folded)]
-        done: set[int] = set()
-        while starts:
-            pos = starts.pop(0)
-            gap = _CUE_GAP.match(scan, pos)
-            if gap is None:
+        # only numbers nothing else found are looked at; a cue is searched for right before each
+        for m in _CUE_STRETCH.finditer(scan):
+            p = m.start()
+            if sum(map(str.isdigit, m.group())) < 7 or (p > 0 and (scan[p - 1].isalnum() or scan[p - 1] == "+")):
                 continue
-            p = gap.end()
-            if p in done or ORDER_CTX.search(folded, max(0, p - 40), p):
+            if any(k[0] < m.end() and p < k[1] and sc >= 0.5 for k, sc in found.items()):
                 continue
-            done.add(p)
+            if not self._cued(text, scan, folded, p, found) or ORDER_CTX.search(folded, max(0, p - 40), p):
+                continue
             hit = self._cue_number(text, scan, p)
-            if hit is None:
-                continue
-            s_, e_, score = hit
-            clash = [k for k in found if k[0] < e_ and s_ < k[1]]
-            if clash and max(found[k] for k in clash) >= 0.5:
-                end = max(k[1] for k in clash)
-                for k in clash:  # a cue confirms what was found
-                    found[k] = max(found[k], min(score, 0.95))
-            else:
-                for k in clash:
+            if hit is not None:
+                s_, e_, score = hit
+                for k in [k for k in found if k[0] < e_ and s_ < k[1]]:
                     del found[k]
                 found[(s_, e_)] = score
-                end = e_
-            j = _NUMBER_JOIN.match(folded, phonenorm.EXTENSION.match(text, end).end()
-                                   if phonenorm.EXTENSION.match(text, end) else end)
-            if j is not None and j.end() > end:
-                starts.insert(0, j.end())
+
+    @staticmethod
+    def _cued(text, scan, folded, p, found) -> bool:
+        """A phone cue ends at most 32 characters before ``p`` with no digit, "?" or "!" in
+        between — or ``p`` follows, after "or" / "o" / "," ..., a number found as a phone."""
+        for c in _PHONE_CUE.finditer(folded, max(0, p - 48), p):
+            gap = _CUE_GAP.match(scan, c.end())
+            if gap is not None and gap.end() == p:
+                return True
+        for (s, e), sc in found.items():
+            if e <= p and sc >= 0.7 and p - e <= 24:
+                x = phonenorm.EXTENSION.match(text, e)
+                j = _NUMBER_JOIN.match(folded, x.end() if x else e)
+                if j is not None and j.end() == p:
+                    return True
+        return False
 
     def _cue_number(self, text, scan, p):
         m = _CUE_STRETCH.match(scan, p)
