@@ -141,6 +141,8 @@ BANK = [
     ("de-DE", "Kontonummer 0532013000, BLZ 37040044", "0532013000"),
     ("es-ES", "número de cuenta 2100 0418 45 0200051332", "2100 0418 45 0200051332"),
     ("nl-NL", "mijn bankrekening 123456789", "123456789"),
+    # a Polish NRB after "Mój numer konta": not a phone number ("mój numer" is a phone cue)
+    ("pl-PL", "Mój numer konta: 61 1090 1014 0000 0712 1981 2874, dziękuję", "61 1090 1014 0000 0712 1981 2874"),
 ]
 
 
@@ -169,6 +171,7 @@ ADDRESSES = [
     ("it-IT", "abito in Via Giuseppe Garibaldi, 15, 20121 Milano (MI)", "Via Giuseppe Garibaldi, 15, 20121 Milano (MI)"),
     ("it-IT", "Piazza di Spagna 3\n00187, Roma (RM)", "Piazza di Spagna 3\n00187, Roma (RM)"),
     ("it-IT", "spedite a Corso Vittorio Emanuele II 154, 10138 Torino", "Corso Vittorio Emanuele II 154, 10138 Torino"),
+    ("it-IT", "Viale Monza, 12 bis, 20127 Milano MI", "Viale Monza, 12 bis, 20127 Milano MI"),
     # nl-NL
     ("nl-NL", "Kerkstraat 12, 1234 AB Amsterdam", "Kerkstraat 12, 1234 AB Amsterdam"),
     ("nl-NL", "Mijn adres: Prinsengracht 263-1\n1016 GV Amsterdam", "Prinsengracht 263-1\n1016 GV Amsterdam"),

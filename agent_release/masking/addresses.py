@@ -134,7 +134,7 @@ _UNIT_ANY = re.compile(
     r"interno|int\.|scala|piano|appartamento|app\.?|appartement|bât\.?|bat\.?|bâtiment|batiment|"
     r"escalier|esc\.|whg\.?|wohnung|lgh\.?|lägenhet|m\.|lok\.|lokal|mieszk\.?)[ \t]*"
     r"(?:nr\.?[ \t]*|n[º°o]\.?[ \t]*)?(?=[\w-]{0,5}\d|[A-Za-z](?![\w]))[\w-]{1,6}(?![\w])"
-    r"|#[ \t]*\d{1,5}(?![\w])|\d{1,2}[ \t]*(?:tr|trappor|vån)\.?(?![\w]))"
+    r"|#[ \t]*\d{1,5}(?![\w])|\d{1,2}[ \t]*(?:tr|trappor|vån)\.?(?![\w])|(?i:bis|ter|quater)(?![\w]))"
 )
 
 _CITY_CONN = (

@@ -160,7 +160,7 @@ class BankAccountRecognizer(_Base):
     - **account number** (4-17 digits) after "account number"/"acct" with a sort code or routing
       number within 80 characters: 0.85; any 6-34 digit number right after an explicit bank-account
       cue ("bank account", "Kontonummer", "número de cuenta", "rekeningnummer", "numer konta"...):
-      0.85.
+      0.95 (above any phone reading of the same digits).
 
     A number right after an order / tracking cue is skipped.
     """
@@ -208,7 +208,7 @@ class BankAccountRecognizer(_Base):
                     found[(s, e)] = 0.8
                     continue
             if bank_cue and _groups_ok(text[s:e], loose=True):
-                found[(s, e)] = 0.85
+                found[(s, e)] = 0.95  # an explicit "account number:" beats a phone reading
         for s, e in list(sort_codes):
             before = folded[max(0, s - 30):s]
             if cue_any and _SORT_CTX.search(before):

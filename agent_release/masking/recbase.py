@@ -49,7 +49,7 @@ ID_CUE_STEMS = (
 )
 ID_CUE_WORDS = (
     r"ref|track|paket|nota fiscal|ticket|case|caso|dossier|fall|vorgang|chamado|sku|item|serial|"
-    r"serie|modelo|model|account|cuenta|compte|konto|conta|conto|rekening|iban|dni|nie|cpf|ssn|"
+    r"serie|modelo|model|account|cuenta|compte|konto|konta|kontot|rachunku|conta|conto|rekening|iban|dni|nie|cpf|ssn|"
     r"nir|steuer|curp|code|codigo|codice|pin|otp|zip|postcode|cp|cep|plz|cap|claim|nota|member|"
     r"membership|policy|customer|client|kunde|kundennummer|cliente|klant|klient|kund|"
     r"license|licence|registration|receipt|clabe|routing|sort code|aba"
