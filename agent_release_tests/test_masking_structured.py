@@ -184,6 +184,8 @@ ADDRESSES = [
     ("sv-SE", "Storgatan 1, 111 22 Stockholm", "Storgatan 1, 111 22 Stockholm"),
     ("sv-SE", "Min adress är Drottninggatan 53, lgh 1102, 111 21 Stockholm", "Drottninggatan 53, lgh 1102, 111 21 Stockholm"),
     ("sv-SE", "Kungsvägen 7\n413 04 Göteborg", "Kungsvägen 7\n413 04 Göteborg"),
+    ("sv-SE", "skicka till Ekvägen 24, 39972 Kalmar", "Ekvägen 24, 39972 Kalmar"),
+    ("fi-FI", "Mannerheimintie 12, 00100 Helsinki", "Mannerheimintie 12, 00100 Helsinki"),
     # the project's locales: postcode and town that used to stay in clear
     ("es-ES", "Calle de Alcalá 45\n28014, Madrid", "Calle de Alcalá 45\n28014, Madrid"),
     ("de-DE", "Anna-Marie-Wulff-Weg 12a\n60311 Frankfurt am Main", "Anna-Marie-Wulff-Weg 12a\n60311 Frankfurt am Main"),
@@ -244,6 +246,7 @@ LOOKALIKES = [
     ("es-ES", "Paseo en barca 3 horas por 45,90 €"),
     ("en-US", "Your verification code is 482913, valid 10 min; ISBN 978-3-16-148410-0."),
     ("nl-NL", "Ik woon al 3 jaar in Rotterdam 2 keer verhuisd"),
+    ("en-US", "Spring 2 collection, Partie 2 du manuel, Arkade 3 and Blockade 4, Sortie 3"),
 ]
 
 

@@ -102,14 +102,18 @@ _DE_SUFFIX = r"straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|chauss
 _DE_SEPARATE = r"Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee|Markt"
 #: compound street names in nl / sv / da / no / fi (plus the German list above) ...
 _COMPOUND_SAFE = (
-    _DE_SUFFIX + r"|straat|straatweg|laan|gracht|kade|singel|dijk|steeg|dreef|plantsoen|plein|"
-    r"boulevard|gatan|gata|vägen|gränd|torget|allén|stigen|gade|vej|vænget|stræde|veien|"
-    r"gaten|katu|kuja|polku|tie"
+    _DE_SUFFIX + r"|straat|straatweg|laan|gracht|singel|dijk|steeg|dreef|plantsoen|plein|"
+    r"boulevard|gatan|vägen|gränd|torget|allén|stigen|gade|vej|vænget|stræde|veien|"
+    r"gaten|katu|kuja|polku"
 )
-#: ... and the suffixes that also end town names ("Amsterdam 2", "Heidelberg 12"): only with a
-#: postcode after them
+#: ... of which these are distinctive enough after a one-letter stem ("Nytorget", "Ekvägen");
+#: the others need two ("Spring 2" is no street)
+_COMPOUND_SHORT_STEM = (
+    r"straße|strasse|straat|gatan|vägen|gränd|torget|stigen|gade|vej|veien|gaten|laan|gracht|"
+    r"singel|dijk|steeg|dreef|plein|allee|allén|platz|gasse|katu|kuja|polku"
+)
 _COMPOUND_RISKY = (
-    r"hof|berg|burg|dal|dam|park|meer|wijk|veld|haven|baan|wal|pad|erf|weide|zijde|donk|beek|"
+    r"tie|kade|gata|hof|berg|burg|dal|dam|park|meer|wijk|veld|haven|baan|wal|pad|erf|weide|zijde|donk|beek|"
     r"brink|horst|akker|oord|poort|hout|hoven|torg|plan|stig|backe|backen|leden|plass|plassen|"
     r"torv|tori|rinne|kaari|väg"
 )
@@ -227,7 +231,7 @@ def _address_patterns() -> list[tuple[str, object, float, tuple[str, ...] | None
         # 12 rue de la Paix, 75002 Paris / 81, boulevard de Nicolas / 3 bis avenue Foch
         ("fr", rf"(?<![\w.,])\d{{1,4}}(?:[ \t]?(?i:bis|ter|quater|[A-C])(?![\p{{L}}]))?,?[ \t]+(?:{ci.format(_FR_TYPES)})[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}{_TAIL_EU}?", 0.9),
         # Hauptstraße 5, Anna-Marie-Wulff-Weg 12a, Kerkstraat 12, Storgatan 1, Nørregade 3
-        ("de", rf"(?<![\w]){_NL_PREFIX}(?:\p{{Lu}}\.-)?(?:\p{{Lu}}\p{{L}}*-\p{{Lu}}[\p{{L}}\-]*[ \t]+)?\p{{Lu}}[\p{{L}}\-]{{1,}}(?:(?i:{_COMPOUND_SAFE})|(?P<risky>(?i:{_COMPOUND_RISKY})))[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:[/-]\d{{1,4}}[a-z]?)?(?:-?(?:I{{1,3}}|IV|hs|bis)(?![\w]))?(?![\d]){_TAIL_EU}?", 0.9),
+        ("de", rf"(?<![\w]){_NL_PREFIX}(?:\p{{Lu}}\.-)?(?:\p{{Lu}}\p{{L}}*-\p{{Lu}}[\p{{L}}\-]*[ \t]+)?(?:\p{{Lu}}[\p{{L}}\-]?(?i:{_COMPOUND_SHORT_STEM})|\p{{Lu}}[\p{{L}}\-]{{2,}}(?:(?i:{_COMPOUND_SAFE})|(?P<risky>(?i:{_COMPOUND_RISKY}))))[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:[/-]\d{{1,4}}[a-z]?)?(?:-?(?:I{{1,3}}|IV|hs|bis)(?![\w]))?(?![\d]){_TAIL_EU}?", 0.9),
         # Laan van Meerdervoort 52 / Plein 1992 3 / Oude Gracht 12: a Dutch street word first
         ("nl", rf"(?<![\w])(?:(?:Oude|Nieuwe|Korte|Lange|Hoge|Lage)[ \t]+)?(?:Laan|Plein|Kade|Singel|Gracht|Dreef|Straatweg|Dijk)[ \t]+(?:(?:van|der|de|den|het|op|ter|ten|aan|in|over|'t)[ \t]+)*{_NAMESEQ}[ \t]+\d{{1,4}}(?:[ \t]?[a-zA-Z](?![\p{{L}}]))?(?:-\d{{1,4}})?(?![\d])", 0.88),
         # Berliner Straße 5 / Unter den Linden 5 / Am Markt 3
