@@ -70,9 +70,22 @@ LEAKS = [
     ("Hei, nimeni on Aino Virtanen", "Aino Virtanen", R.NAME),
     ("Merhaba, benim adım Ayşe Yılmaz", "Ayşe Yılmaz", R.NAME),
     ("El pedido está a nombre de Carmen Ruiz", "Carmen Ruiz", R.NAME),
+    ("el titular de la cuenta es rosa maría", "rosa maría", R.NAME),
     ("Kind regards,\nAlice Thompson", "Alice Thompson", R.NAME),
     ("Mit freundlichen Grüßen\nKlaus Becker", "Klaus Becker", R.NAME),
     ('{"customer_name": "Hanna Berg", "tier": "gold"}', "Hanna Berg", R.NAME),
+    # the agent addressing the customer, signatures, e-mail headers
+    ("Hola Pilar,\n\n¿Me indica el teléfono?", "Pilar", R.NAME),
+    ("Thanks for reaching out, Brandon.", "Brandon", R.NAME),
+    ("Huomenta Essi,\n\nsyntymäaikasi?", "Essi", R.NAME),
+    ("Wiatm Nela,\n\nmoja data", "Nela", R.NAME),  # "Witam", mistyped
+    ("Hello Jan, your parcel left", "Jan", R.NAME),
+    ("Gentile Sig.ra Calbo, Mi indica il numero?", "Calbo", R.NAME),
+    ("Estimado/a Sr. de la O:\n\nVeo un cargo", "O", R.NAME),
+    ("card 4111 1111 1111 1111\n\nSent from my phone\nBeverley\n\nOn 16/09/2025 at 22:45", "Beverley", R.NAME),
+    ("IBAN ...\n\nPozdr.\nTymon\n\nW dniu 8 listopada 2024", "Tymon", R.NAME),
+    ("Saludos,\nJacobo de la O\nTel. 306", "Jacobo de la O", R.NAME),
+    ("On 20 May 2025, Line Lassen <nanni.jepsen@example.org> wrote:", "Line Lassen", R.NAME),
     # addresses: after a cue, street shapes, postcode + town
     ("I live at 742 Evergreen Terrace, Springfield", "742 Evergreen Terrace", R.ADDRESS),
     ("Mi dirección es Calle Mayor 12, 28013 Madrid", "Calle Mayor 12", R.ADDRESS),
@@ -85,10 +98,23 @@ LEAKS = [
     ("Moro na Rua das Flores, 45", "Rua das Flores, 45", R.ADDRESS),
     ("J'habite au 12 rue de la Paix, 75002 Paris", "12 rue de la Paix", R.ADDRESS),
     ("Flat 2, 10 Downing Street, London SW1A 2AA", "SW1A 2AA", R.ADDRESS),
+    # quoted e-mail blocks, transcripts in lower case
+    ("Nouvelle adresse :\n> 52 rue Grondin\n> 72874 Kleinbourg\n> \n> Cordialement", "52 rue Grondin", R.ADDRESS),
+    ("Nouvelle adresse :\n> 52 rue Grondin\n> 72874 Kleinbourg\n> \n> Cordialement", "72874 Kleinbourg", R.ADDRESS),
+    ("> tuominen.n@example.com\n> Edelfeltinbulevardi 1749\n> 78870 Kemi", "Edelfeltinbulevardi 1749", R.ADDRESS),
+    ("la dirección de entrega es paseo de juan rovira 353, 03058 burgos", "paseo de juan rovira 353", R.ADDRESS),
+    ("bitte den ersatz schicken an:\nschulzstraße 4-6\n64312 hersbruck", "64312 hersbruck", R.ADDRESS),
+    ("so i live at 561 jill hills, new holly dt5h 3la", "dt5h 3la", R.ADDRESS),
+    ("the delivery address is 939 nancy pines, patrickfort, id 83822", "id 83822", R.ADDRESS),
     # dates of birth: declared dates do not hide them
     ("I was born on 12/03/1985", "12/03/1985", R.DATE_OF_BIRTH),
     ("Geburtsdatum: 06.10.1942", "06.10.1942", R.DATE_OF_BIRTH),
     ("fecha de nacimiento 3 de mayo de 1990", "3 de mayo de 1990", R.DATE_OF_BIRTH),
+    ("syntymäaikani on 24. heinäkuuta 1980", "24. heinäkuuta 1980", R.DATE_OF_BIRTH),
+    ("şey 1973-02-04 doğumluyum", "1973-02-04", R.DATE_OF_BIRTH),
+    # a UK sort code (six digits) after its cue; a phone number after a courier word is not a tracking number
+    ("acc 06493638 sort 16-27-16.", "16-27-16", R.BANK),
+    ("Der Kurier ruft vorher unter 01837419898 an.", "01837419898", R.DIGIT_RUN),
 ]
 
 # look-alikes: not personal data, never findings (declared non-PII formats and cue-rule stop words)
@@ -118,6 +144,17 @@ CLEAN = [
     '{"invoice": "FAC-2026-31441", "amount": "163,37 €", "charges": 2}',
     "Order 12345678 placed 2026-10-30 at 14:45, total R$ 1.149,51",
     "request id 3f2b8c1e-9a4d-4e2b-8f1a-0c9d8e7f6a5b",
+    "Hi Team,\n\nDear Customer Service, hello there!",
+    "Beste Grüße,\nIhr Kundenservice",
+    "La commande 74-7408 est en cours de livraison aujourd'hui, avant 13h30.",
+    "The address was updated 3 days ago.",
+    "försändelsen 9643 4936 1394 2489 6933 61 har stått still",
+    "minulta veloitettiin 50,09 € kahdesti tilauksesta WEB6088880 13.8.2025.",
+    "Sipariş numarası:\tA67175368",
+    "WEB6022888 siparişi 29.11.2024 tarihinde",
+    "er staat 0x83259264 op het scherm",
+    "The replacement KN09279-54 ships today.",
+    "Lo consulto con la empresa de transporte, número de seguimiento 1957425941.",
 ]
 
 
@@ -173,11 +210,30 @@ def test_a_fake_the_masker_recorded_is_not_a_finding_and_a_partial_replacement_l
     hits = scan_text(text, [fake_phone, fake_first])
     assert [(h.kind, text[h.start:h.end]) for h in hits] == [(R.NAME, "Ortega Ruiz")]
     assert scan_text(text, [fake_phone, (fake_first[0], text.index("."))]) == []
+    # no cue, but a fake name followed by a particle and more name words: the surnames it left
+    for left, fake in (("claudia hernández de la rosa, por favor", "claudia hernández"),
+                       ("Pedro Alves van der Berg ligou", "Pedro Alves")):
+        hits = scan_text(left, [(0, len(fake), "PERSON")])
+        assert [(h.kind, left[h.start:h.end]) for h in hits] == [
+            (R.NAME, "rosa" if "rosa" in left else "Berg")], left
+        assert scan_text(left, [(0, len(fake), "PHONE_NUMBER")]) == []  # only next to a fake name
+    # a fake name the masker put into a product name: the rest of the product is not a name
+    product = "Gibt es das Luigi Chair Pro auch in Schwarz?"
+    s = product.index("Luigi")
+    assert scan_text(product, [(s, s + 5, "PERSON")]) == []
     # a street replaced, its postcode and town left
     addr = "Neue Anschrift: Lindenweg 3, 10115 Berlin."
     street = (addr.index("Lindenweg"), addr.index(","))
     assert [(h.kind, addr[h.start:h.end]) for h in scan_text(addr, [street])] == [(R.ADDRESS, "10115 Berlin")]
     assert scan_text(addr, [(street[0], addr.index("."))]) == []
+
+
+def test_a_declared_format_the_masker_cut_with_a_fake_is_still_declared():
+    """The masker took part of a tracking number for a phone number: the fake and the rest still
+    read as the tracking number in the masked text, so the rest is no finding."""
+    text = "Your parcel, tracking number 9400 2949 4363 8701 0523 84, left the depot."
+    fake = (text.index("9400"), text.index("9400") + len("9400 2949"))
+    assert scan_text(text, [fake]) == []
 
 
 def test_the_scanner_calls_none_of_the_detectors():

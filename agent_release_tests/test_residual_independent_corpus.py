@@ -8,7 +8,9 @@ not tuned on:
   it is there;
 - the project's own clean synthetic traffic, masked: the false alarms that would block a day.
 
-``python -m agent_release_tests.test_residual_independent_corpus [n]`` prints the measurements.
+``python -m agent_release_tests.test_residual_independent_corpus [n [seed ...]]`` prints the
+measurements (n conversations of the unseen and the synthetic corpus, default 300; synthetic
+seeds, default 20261215).
 """
 
 from __future__ import annotations
@@ -87,26 +89,27 @@ CORPUS = [
 ]
 
 
+def _frame(records: list[dict], source: str) -> pl.DataFrame:
+    return to_frame([{**normalise(rec), "source": source, "source_row": i} for i, rec in enumerate(records)])
+
+
 def corpus_frame(corpus=CORPUS) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The raw frame and its truth (conversation_id, message_index, value, kind: pii | lookalike)."""
-    rows, truth = [], []
+    recs, truth = [], []
     for n, (loc, msgs, values, looks) in enumerate(corpus):
         cid = f"c-hand-{n:03d}"
-        rec = {"conversation_id": cid, "user_id": f"cust-{n}", "started_at": TS, "locale": loc,
-               "agent_version": "bot@1",
-               "messages": [{"role": "user", "content": m, "ts": TS} for m in msgs]}
-        row = normalise(rec)
-        row["source"], row["source_row"] = "hand", n
-        rows.append(row)
+        recs.append({"conversation_id": cid, "user_id": f"cust-{n}", "started_at": TS, "locale": loc,
+                     "agent_version": "bot@1", "messages": [{"role": "user", "content": m, "ts": TS} for m in msgs]})
         for kind, items in (("pii", values), ("lookalike", looks)):
             for v in items:
                 i = next(i for i, m in enumerate(msgs) if v in m)
                 truth.append({"conversation_id": cid, "message_index": i, "value": v, "kind": kind})
-    return to_frame(rows), pl.DataFrame(truth)
+    return _frame(recs, "hand"), pl.DataFrame(truth)
 
 
 def measure(masked: pl.DataFrame, truth: pl.DataFrame) -> dict:
-    """Truth values (kind "pii") left in their masked message outside every surrogate = leaked;
+    """Truth values (kind "pii") left in their masked message outside every surrogate, whole or
+    one of their ``parts`` (a surname, a postcode) where the truth has them = leaked;
     caught = leaked values a finding overlaps; false alarms = findings overlapping no leaked value
     (look-alikes flagged are counted apart, as ``lookalikes_flagged``)."""
     findings = independent_residual_scan(masked)
@@ -124,7 +127,8 @@ def measure(masked: pl.DataFrame, truth: pl.DataFrame) -> dict:
         i = t["message_index"]
         text = row["messages"][i]["content"] or ""
         spans = [(s["start"], s["end"]) for s in row["masked_spans"] if s["message_index"] == i]
-        occ = [m.span() for m in re.finditer(re.escape(t["value"]), text, re.I)
+        pieces = [t["value"], *(t.get("parts") or [])]  # parts: sub-values whose survival alone leaks
+        occ = [m.span() for p in pieces for m in re.finditer(r"(?<!\w)" + re.escape(p) + r"(?!\w)", text, re.I)
                if not any(s <= m.start() and m.end() <= e for s, e in spans)]
         if not occ:
             continue
@@ -169,24 +173,39 @@ def test_hand_written_corpus_what_the_masker_leaves_is_flagged_and_nothing_else(
     assert m["lookalikes_flagged"] == 0
 
 
-def _synthetic_masked(masker, n: int, seed: int) -> pl.DataFrame:
+def _synthetic_masked(masker, n: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     logs = pytest.importorskip("agent_release.synth.logs")
     gen = logs.generate(n, seed=seed)
-    rows = []
-    for i, rec in enumerate(gen.records):
-        row = normalise(rec)
-        row["source"], row["source_row"] = "gen", i
-        rows.append(row)
-    masked, _ = masker.mask_frame(to_frame(rows))
-    return masked
+    masked, _ = masker.mask_frame(_frame(gen.records, "gen"))
+    return masked, logs.pii_frame(gen)
+
+
+def synthetic_measure(masked: pl.DataFrame, truth: pl.DataFrame) -> dict:
+    """Findings on masked synthetic traffic, split into leaks (every word of the flagged text is a
+    word of a PII value injected into that message: the masker left part of it, e.g. a surname,
+    which the whole-value ground-truth check does not see) and false alarms (the rest)."""
+    findings = independent_residual_scan(masked)
+    words: dict[tuple[str, int], set[str]] = {}
+    for t in truth.iter_rows(named=True):
+        words.setdefault((t["conversation_id"], t["message_index"]), set()).update(
+            re.findall(r"\w+", t["value"].lower()))
+    rows = {r["conversation_id"]: r for r in masked.iter_rows(named=True)}
+    leaks = 0
+    for f in findings.iter_rows(named=True):
+        if f["field"] != "content":
+            continue
+        piece = rows[f["conversation_id"]]["messages"][f["message_index"]]["content"][f["start"]:f["end"]]
+        leaks += set(re.findall(r"\w+", piece.lower())) <= words.get((f["conversation_id"], f["message_index"]), set())
+    return {"conversations": masked.height, "findings": findings.height, "partial_leaks": leaks,
+            "false_alarms": findings.height - leaks, "by_kind": dict(Counter(findings["kind"].to_list()))}
 
 
 def test_clean_synthetic_traffic_raises_no_false_alarm(masker):
-    """Masked output where the masker did its job (the ground-truth check is green on it) must
-    not block a day: seed and size not used while the declared non-PII list was written."""
-    masked = _synthetic_masked(masker, 300, seed=20261215)
-    findings = independent_residual_scan(masked)
-    assert findings.height == 0, findings.group_by("kind", "field").len().rows()
+    """Masked output where the masker did its job must not block a day: seed and size not used
+    while the declared non-PII list was written. (Findings that are what the masker left of an
+    injected value are leaks, not false alarms.)"""
+    m = synthetic_measure(*_synthetic_masked(masker, 300, seed=20261215))
+    assert m["false_alarms"] == 0, m
 
 
 def _unseen():
@@ -199,7 +218,7 @@ def _unseen():
 
 @pytest.mark.skipif(_unseen() is None, reason="agent_release_tests/unseen_corpus not there (yet)")
 def test_unseen_corpus_most_leaked_values_are_flagged(masker):
-    raw, truth, _ = unseen_frames(_unseen(), 120, seed=5)
+    raw, truth = unseen_frames(_unseen(), 120, seed=5)
     masked, _ = masker.mask_frame(raw)
     m = measure(masked, truth)
     if m["leaked"]:
@@ -207,42 +226,34 @@ def test_unseen_corpus_most_leaked_values_are_flagged(masker):
     assert m["false_alarms"] <= max(1, m["findings"] // 10), m
 
 
-def unseen_frames(mod, n: int, seed: int):
-    """(raw frame, truth in the shape of :func:`measure`, look-alikes) from the unseen corpus."""
-    out = mod.generate(n, seed)
-    convs, truth, looks = (out if isinstance(out, tuple) else (out.conversations, out.truth, out.lookalikes))
-    rows = []
-    for i, rec in enumerate(convs):
-        row = normalise(rec)
-        row["source"], row["source_row"] = "unseen", i
-        rows.append(row)
-    t = pl.DataFrame(truth) if not isinstance(truth, pl.DataFrame) else truth
-    lk = pl.DataFrame(looks) if not isinstance(looks, pl.DataFrame) else looks
+def unseen_frames(mod, n: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(raw frame, truth in the shape :func:`measure` reads: PII values with their parts, and the
+    corpus's look-alikes) from the unseen corpus."""
+    convs, truth, looks = mod.generate(n, seed)
     t = pl.concat([
-        t.select("conversation_id", pl.col("message_index").cast(pl.Int64), "value", kind=pl.lit("pii")),
-        lk.select("conversation_id", pl.col("message_index").cast(pl.Int64), "value", kind=pl.lit("lookalike")),
-    ]) if lk.height else t.select("conversation_id", pl.col("message_index").cast(pl.Int64), "value",
-                                   kind=pl.lit("pii"))
-    return to_frame(rows), t, lk
+        truth.select("conversation_id", "message_index", "value", "parts", kind=pl.lit("pii")),
+        looks.filter(pl.col("lookalike")).select("conversation_id", "message_index", "value",
+                                                 parts=pl.lit([], pl.List(pl.String)), kind=pl.lit("lookalike")),
+    ])
+    return convs, t
 
 
 def main(argv: list[str]) -> int:
     from agent_release.masking import Masker
 
     n = int(argv[0]) if argv else 300
+    seeds = [int(x) for x in argv[1:]] or [20261215]
     masker = Masker(KEY)
     raw, truth = corpus_frame()
     masked, _ = masker.mask_frame(raw)
     print("hand-written corpus:", {k: v for k, v in measure(masked, truth).items() if k != "missed"})
     mod = _unseen()
     if mod is not None:
-        raw, truth, _ = unseen_frames(mod, n, seed=5)
+        raw, truth = unseen_frames(mod, n, seed=5)
         masked, _ = masker.mask_frame(raw)
         print(f"unseen corpus (n={n}, seed=5):", {k: v for k, v in measure(masked, truth).items() if k != "missed"})
-    masked = _synthetic_masked(masker, n, seed=20261215)
-    f = independent_residual_scan(masked)
-    print(f"clean synthetic (n={n}, seed=20261215): {f.height} findings in {masked.height} conversations",
-          dict(Counter(f["kind"].to_list())))
+    for seed in seeds:
+        print(f"synthetic (n={n}, seed={seed}):", synthetic_measure(*_synthetic_masked(masker, n, seed=seed)))
     return 0
 
 

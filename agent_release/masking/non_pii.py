@@ -56,26 +56,45 @@ class NonPiiPattern:
         return out
 
 
+def typo_variants(word: str, *, deletions: bool = False, min_len: int = 6) -> set[str]:
+    """``word`` and, for words of ``min_len``+ letters, its one-adjacent-swap typos ("seguimietno";
+    "pdeido" is too short) — with ``deletions``, from 5 letters on, also a dropped or a doubled
+    letter ("Hllo", "wiieczór"): customers mistype the cue words too."""
+    out = {word}
+    n = 5 if deletions else min_len
+    for part in word.split(" "):
+        if len(part) < n or not part.isalpha():
+            continue
+        slips = {part[:i] + part[i + 1] + part[i] + part[i + 2:] for i in range(len(part) - 1) if part[i] != part[i + 1]}
+        if deletions:
+            slips |= {part[:i] + part[i + 1:] for i in range(1, len(part))}
+            slips |= {part[:i] + part[i] + part[i:] for i in range(len(part))}
+        out |= {word.replace(part, v, 1) for v in slips}
+    return out
+
+
+_variants = typo_variants
+
+
 # words that may stand between a cue ("tracking", "invoice") and its number: "tracking number is",
 # "número de seguimiento:", "Rechnungsnummer", "n° de commande"
-_FILLER = (r"(?:[\s:#.\"'=,()\-_]{0,4}(?:number|numbers|no|nr|n[º°o]|num|número|numero|numéro|nummer|numer|"
-           r"numara|code|código|id|ref|is|es|est|ist|é|è|er|är|on|de|do|da|du|des|del|van|der|di|il|le|la|el|"
-           r"o|of|the|your|my|su|sua|seu|votre|ihre|mi|mon|ma|meu|minha|mio|mia|mijn|mój|moje|min|mitt|was|"
-           r"era|war|te|na|nie)\b){0,4}[\s:#.\"'=\-_]{0,4}")
+_FILLER_WORDS = (
+    "number numbers no nr nº n° no. num número numero numéro nummer numer numara code código id ref is es est ist é "
+    "è er är on de do da du des del van der di il le la el o of the your my su sua seu votre ihre mi mon ma meu "
+    "minha mio mia mijn mój moje min mitt was era war te na nie numarası numaram numarasi numaralı nro tunnus "
+    "tunnukseni kodu nummeret numret numeret numerem numeru lautet").split()
+_FILLER = (r"(?:[\s:#.\"'=,()\-_]{0,4}(?:"
+           + "|".join(re.escape(v) for w in sorted(_FILLER_WORDS, key=len, reverse=True)
+                      for v in sorted(typo_variants(w, deletions=True, min_len=5), key=len, reverse=True))
+           + r")(?!\w)){0,4}[\s:#.\"'=\-_]{0,4}")
 _CODE = r"(?P<value>#?(?=[A-Z0-9/-]*\d)[A-Z0-9]+(?:[-/][A-Z0-9]+)*)"
+#: words that make the number after them a phone number: never a tracking number then
+_CALL = (r"(?<!\p{L})(?:call|ring|ruf|anruf|erreich|llam|appel|ligar|liga|chiam|bel|zadzw|dzwo|soit|ara|tel|"
+         r"phone|fono|móvil|movil|cel|handy|mobil|whatsapp|sms|unter|au|al|no|på|numero|número|numer)")
 #: a tracking number: one token of 10-34 letters/digits with a digit, or USPS-style groups of 4
 _TRACKING_CODE = r"(?P<value>(?=[A-Z0-9]*\d)[A-Z0-9]{10,34}|9\d{3}(?: \d{4}){4} \d{2})"
 
 
-def _variants(word: str) -> set[str]:
-    """``word`` and, for words of 6+ letters, its one-adjacent-swap typos ("seguimietno",
-    "pdeido" is too short): customers mistype the cue words too."""
-    out = {word}
-    if len(word) >= 6 and " " not in word:
-        for i in range(len(word) - 1):
-            if word[i] != word[i + 1]:
-                out.add(word[:i] + word[i + 1] + word[i] + word[i + 2:])
-    return out
 
 
 def _alt(words: str, typos: bool = True) -> str:
@@ -86,17 +105,18 @@ def _alt(words: str, typos: bool = True) -> str:
 
 
 def _cue(words: str, value: str = _CODE) -> str:
-    return rf"(?i)(?<![\p{{L}}\d])(?:{_alt(words)}){_FILLER}{value}(?![\w@])"
+    # the cue may take a suffix: "tilauksesta", "bestillingen", "siparişim", "zamówienia"
+    return rf"(?i)(?<![\p{{L}}\d])(?:{_alt(words)})\p{{L}}{{0,5}}{_FILLER}{value}(?![\w@])"
 
 
 _ORDER_CUES = ("order|orders|order-id|orderid|pedido|pedidos|commande|commandes|bestellung|bestellungen|"
                "bestellnummer|auftrag|auftragsnummer|encomenda|encomendas|ordine|ordinazione|bestelling|"
                "bestelnummer|zamówienie|zamówienia|zamowienie|ordre|ordrenummer|ordernummer|beställning|"
-               "bestilling|tilaus|tilauksen|tilausnumero|sipariş|siparis|siparişim|compra|purchase|po")
+               "bestilling|tilaus|tilauksen|tilauksesta|tilauksessa|tilaukseen|tilausnumero|sipariş|siparis|siparişim|compra|purchase|po")
 _TRACKING_CUES = ("tracking|track|trace|parcel|parcels|package|packages|shipment|shipments|envío|envíos|envio|"
                   "paquete|paquetes|colis|paket|pakete|sendung|sendungsnummer|sendungsverfolgung|paketnummer|"
                   "objeto|encomenda|pacco|pacchi|pakket|zending|paczka|paczki|paczkę|przesyłka|przesyłki|"
-                  "przesyłkę|försändelse|forsendelse|pakke|lähetys|paketti|gönderi|seguimiento|rastreo|suivi|"
+                  "przesyłkę|försändelse|forsendelse|sending|pakke|lähetys|lähetystunnus|paketti|gönderi|seguimiento|rastreo|suivi|"
                   "rastreio|rastreamento|tracciamento|spedizione|spårning|kolli|kolli-id|sporing|"
                   "sporingsnummer|seuranta|seurantakoodi|takip|kargo|ups|fedex|dhl|usps|hermes|gls|dpd|correos|"
                   "seur|mrw|colissimo|chronopost|postnl|royal mail|evri|parcelforce|poste italiane|brt|sda|"
@@ -181,12 +201,20 @@ BUILTIN: tuple[tuple[str, str, str], ...] = (
      "within 40 characters after a tracking/parcel cue or a carrier name in the same sentence, no digit "
      "between (FedEx 12/15 digits, USPS 22, DHL 10, DPD/SEUR/Hermes 14 …): 'FedEx shows parcel 580010548136', "
      "'\"tracking\": \"510743144538\"'. A 10+-digit unspaced phone number in such a sentence is hidden too",
-     rf"(?i)(?<!\p{{L}})(?:{_alt(_TRACKING_CUES)})\p{{L}}*[^\n.!?\d]{{0,40}}?(?<![\w+]){_TRACKING_CODE}(?![\w@])"),
+     rf"(?i)(?<!\p{{L}})(?:{_alt(_TRACKING_CUES)})\p{{L}}*(?:(?!{_CALL})[^\n.!?\d]){{0,40}}?(?<![\w+])"
+     rf"{_TRACKING_CODE}(?![\w@])"),
     ("upu_s10", "international postal items (UPU S10): 2 letters, 9 digits, 2 letters (NF874816145FR)",
      r"\b[A-Z]{2}\d{9}[A-Z]{2}\b"),
     ("dhl_tracking", "DHL piece numbers: JJD/JVGL + digits", r"\b(?:JJD|JVGL)\d{10,22}\b"),
     ("prefixed_code", "upper-case letter prefix, dash or slash, 4-8 digits: M9-625582, #B-04304, F2026/95191",
      r"(?<![\w-])#?[A-Z]{1,4}\d{0,4}[-/]\d{4,8}(?:-[A-Z0-9]{1,3})?(?![\w-])"),
+    ("code_with_suffix", "letters, digits, dash, digits: product and variant codes (KN09279-54, WE50812-18)",
+     r"(?<![\w-])[A-Z]{2,4}\d{3,6}-\d{1,4}(?![\w-])"),
+    ("hex_literal", "hexadecimal error and status codes (0x83259264)", r"(?<![\w])0x[0-9A-Fa-f]{4,16}(?![\w])"),
+    ("code_before_cue", "a code right before an order/tracking cue word, in languages that put it there "
+     "(tr 'WEB6022888 siparişi', fi 'WH-0808XM4 tilauksesta')",
+     r"(?i)(?<![\w-])(?P<value>#?(?=[A-Z0-9/-]*\d)[A-Z0-9]+(?:[-/][A-Z0-9]+)*)[ \t]+"
+     r"(?:sipariş|siparis|tilau|numaralı|nolu|no'lu|nro|lähety|kargo|gönderi|takip)\p{L}*"),
     ("sku_shape", "product codes: DL-545-M, 6704-GRN, ZT0563EU-2",
      r"(?<![\w-])(?:[A-Z]{2,4}-\d{2,4}-[A-Z0-9]{1,3}|\d{3,6}-[A-Z]{2,4})(?![\w-])"),
     ("usps_tracking", "USPS tracking numbers, grouped: 9400 1234 5678 9012 3456 78",

@@ -19,20 +19,31 @@ still has a PII shape is a finding (:data:`KINDS`):
   ("+34 612 34 56 78", "(415) 555-0123"); ``card`` when 13-19 digits;
 - ``email``, ``iban`` (country letters, 2 digits, 11+ groups of letters/digits, no checksum:
   a mistyped IBAN is still personal data), ``national_id`` (DNI/NIE, NINO, CURP, codice fiscale,
-  HETU, SSN, CPF, personnummer/CPR, NIR, Belgian number), ``ip_address`` (IPv4, IPv6);
+  HETU, SSN, CPF, personnummer/CPR, NIR, Belgian number), ``bank_code`` (UK sort code after
+  "sort"), ``ip_address`` (IPv4, IPv6);
 - ``name_after_cue``: the word sequence after a self-introduction ("my name is", "me llamo",
   "je m'appelle", "ich heiße", "meu nome é", "mi chiamo", "mijn naam is", "nazywam się",
-  "jag heter", "jeg hedder/heter", "nimeni on", "benim adım": any word; "I'm", "soy", "sono",
-  "ik ben", "jestem", "jag är", "olen" …: Titlecase words only), after a person-name JSON key,
-  and a name ending the line after a sign-off ("Kind regards,\nAlice Thompson");
+  "jag heter", "jeg hedder/heter", "nimeni on", "benim adım", "el titular de la cuenta es": any
+  word; "I'm", "soy", "sono", "ik ben", "jestem", "jag är", "olen" …: Titlecase words only),
+  after a person-name JSON key, after a greeting ("Hola Pilar,", "Gentile Sig.ra Calbo,",
+  "Huomenta Essi," — mistyped ones too) or a thanks ("Thanks for reaching out, Brandon."), a
+  name ending its line after a sign-off or a "sent from my phone" line ("Kind regards,\nAlice
+  Thompson"), a name before an e-mail address in a header ("Line Lassen <…@…> wrote:"), and
+  surnames the masker left after a fake name ("[fake] de la rosa");
 - ``address``: capitalised words and numbers after an address cue ("address", "dirección",
-  "adresse", "Anschrift", "endereço", "indirizzo", "adres", "adress", "osoite", "i live at",
-  "vivo en" …) or a street-type word ("Calle", "rue", "via", "ul.", "Caddesi" …), street shapes
-  ("742 Evergreen Terrace", "Hauptstraße 5") and postcode + town ("28013 Madrid",
-  "1015 CJ Amsterdam", "00-950 Warszawa", "SW1A 2AA");
-- ``date_of_birth_after_cue``: a date after a birth cue ("born", "Geburtsdatum", "nacido" …),
-  declared dates notwithstanding;
+  "adresse", "Anschrift", "endereço", "indirizzo", "adres", "adress", "osoite", inside compounds
+  too: "Lieferadresse", "toimitusosoite"; "i live at", "vivo en", "ship it to" …) — the lines
+  below the cue when it ends its line, lower-case words with a house number in transcripts —,
+  after a street-type word ("Calle", "rue", "via", "ul.", "Caddesi" …), street shapes
+  ("742 Evergreen Terrace", "Hauptstraße 5"), postcode + town ("28013 Madrid", "1015 CJ
+  Amsterdam", "00-950 Warszawa", "SW1A 2AA", "…, sd 57025") and the street line above one;
+- ``date_of_birth_after_cue``: a date after a birth cue ("born", "Geburtsdatum",
+  "syntymäaikani", "nacido" …) or before "doğumluyum", declared dates notwithstanding;
 - ``unhashed_user_id``: a user id that is not ``u_`` + 64 hex.
+
+E-mail quote markers ("> ", "> > ") are read as spaces, so quoted copies are scanned like the
+original. A message that is nothing but a code, answering a question for an order, tracking,
+invoice or ticket number, has that code declared (:func:`non_pii.reply_reference`).
 
 Fields: message contents, ``error`` and ``action`` strings, conversation and message
 ``extra_json``. ``error`` strings are masked but the ledger has no spans for them, so a fake the
@@ -126,7 +137,8 @@ INDEPENDENT_SCHEMA: dict[str, pl.DataType] = {
 EMAIL, IBAN, CARD, NATIONAL_ID, IP, DIGIT_RUN = (
     "email", "iban", "card", "national_id", "ip_address", "digit_run")
 NAME, ADDRESS, DATE_OF_BIRTH, USER_ID = "name_after_cue", "address", "date_of_birth_after_cue", "unhashed_user_id"
-KINDS = (EMAIL, IBAN, CARD, NATIONAL_ID, IP, DIGIT_RUN, NAME, ADDRESS, DATE_OF_BIRTH, USER_ID)
+BANK = "bank_code"
+KINDS = (EMAIL, IBAN, CARD, NATIONAL_ID, BANK, IP, DIGIT_RUN, NAME, ADDRESS, DATE_OF_BIRTH, USER_ID)
 
 #: a digit run is a finding from this many digits on (separators between the digits ignored)
 MIN_DIGITS = 7
@@ -158,6 +170,8 @@ _NATIONAL_IDS = _re.compile(
     r"|\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}"  # BE national number
     r")(?![\p{L}\d])"
 )
+#: UK sort codes (six digits: the digit rule alone misses them) after their cue
+_SORT_CODE = _re.compile(r"(?i)(?<![\p{L}])sort(?:[ \t]*code)?[ \t:.#-]*\K\d{2}[- ]?\d{2}[- ]?\d{2}(?!\d)")
 _IPV4 = _re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
 _IPV6 = _re.compile(r"(?i)(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])")
 #: digits with up to three separator characters between them: "+34 612 34 56 78",
@@ -182,9 +196,15 @@ def _is_ipv6(s: str) -> bool:
 _STRONG_NAME_CUES = (
     # en
     "my name is", "my name's", "my full name is", "my first name is", "my last name is", "my surname is",
-    "the name is", "name's", "full name", "first name", "last name", "surname",
+    "the name is", "name's", "full name", "first name", "last name", "surname", "account holder is",
+    "the account holder is", "the name on the account is", "the card holder is", "cardholder name",
     # es
     "me llamo", "mi nombre es", "mi nombre completo es", "mi apellido es", "mis apellidos son", "nombre completo",
+    "titular de la cuenta es", "el titular de la cuenta es", "titular de la tarjeta es", "nombre del titular",
+    "la cuenta está a nombre de", "está a nombre de", "a nombre de",
+    "titular da conta é", "o titular da conta é", "titular do cartão é", "nome do titular",
+    "le titulaire du compte est", "titulaire du compte", "der kontoinhaber ist", "kontoinhaber",
+    "l'intestatario è", "intestatario", "de rekeninghouder is", "rekeninghouder",
     # fr
     "je m'appelle", "je m’appelle", "mon nom est", "mon nom c'est", "mon prénom est", "nom complet",
     # de
@@ -214,9 +234,9 @@ _WEAK_NAME_CUES = (
     # en
     "i am", "i'm", "i’m", "call me", "speaking with", "in the name of",
     "under the name", "under the name of", "is under", "registered to", "account holder", "cardholder",
-    "card holder", "name on the card is", "name on the account is", "ask for",
+    "card holder", "ask for",
     # es
-    "soy", "a nombre de", "al nombre de", "está a nombre de", "titular", "pregunte por",
+    "soy", "al nombre de", "titular", "pregunte por",
     # fr
     "je suis", "moi c'est", "moi c’est", "au nom de", "titulaire",
     # de
@@ -252,7 +272,40 @@ _SIGN_OFFS = (
     "mvh", "tack", "med venlig hilsen", "venlig hilsen", "hilsen", "mvh", "tak", "med vennlig hilsen",
     "vennlig hilsen", "takk", "ystävällisin terveisin", "terveisin", "kiitos", "saygılarımla", "saygilarimla",
     "teşekkürler", "iyi günler",
+    # abbreviations and closings of agents' signatures
+    "pozdr.", "pozdr", "t.", "terv.", "abs", "abs.", "att", "att.", "atte", "atte.", "cdlt", "cordialmente", "bjs",
+    "beijos", "un abrazo", "abrazos", "hilsner", "kram", "a presto", "groetjes", "gr.", "mvg", "selamlar",
+    "sevgiler", "gruß", "grüsse", "lg,", "vg", "have a nice day", "have a great day", "have a good day",
+    "que tenga un buen día", "que tengas un buen día", "bonne journée", "schönen tag noch", "einen schönen tag",
+    "tenha um bom dia", "tenha um ótimo dia", "buona giornata", "fijne dag", "nog een fijne dag", "miłego dnia",
+    "ha en fin dag", "ha en bra dag", "hav en god dag", "hav en fin dag", "ha en fin dag videre",
+    "mukavaa päivänjatkoa", "hyvää päivänjatkoa", "iyi günler dilerim", "iyi çalışmalar",
 )
+#: greetings that address someone by name ("Hola Pilar,", "Dear Mr de la O:", "Huomenta Essi,")
+_GREETINGS = (
+    "hi", "hello", "hey", "dear", "good morning", "good afternoon", "good evening", "greetings",
+    "hola", "buenos días", "buenos dias", "buenas tardes", "buenas noches", "buen día", "buen dia", "estimado",
+    "estimada", "estimado/a", "estimada/o", "querido", "querida", "bonjour", "bonsoir", "salut", "cher", "chère",
+    "coucou", "hallo", "guten tag", "guten morgen", "guten abend", "liebe", "lieber", "sehr geehrte",
+    "sehr geehrter", "moin", "servus", "olá", "oi", "bom dia", "boa tarde", "boa noite", "prezado", "prezada",
+    "prezado/a", "caro", "cara", "caro/a", "ciao", "buongiorno", "buonasera", "salve", "gentile", "egregio",
+    "gentilissimo", "gentilissima", "hoi", "beste", "goedemorgen", "goedemiddag", "goedenavond", "geachte",
+    "dzień dobry", "dzien dobry", "dobry wieczór", "witam", "cześć", "szanowny", "szanowna", "szanowni",
+    "hej", "hejsa", "god morgon", "god dag", "god eftermiddag", "kära", "bästa", "kære", "kjære", "hei",
+    "heisann", "god morgen", "moi", "terve", "huomenta", "hyvää päivää", "hyvää huomenta", "hyvää iltaa",
+    "tjena", "tjenare", "hallå", "merhaba", "merhabalar", "selam", "sayın", "günaydın", "iyi günler", "iyi akşamlar", "qué tal", "que tal",
+)
+_THANKS = ("thanks", "thank you", "gracias", "merci", "danke", "vielen dank", "obrigado", "obrigada", "grazie",
+           "bedankt", "dank", "dziękujemy", "dziękuję", "tack", "tak", "takk", "kiitos", "teşekkürler",
+           "teşekkür ederiz")
+#: "Line Lassen <nanni@example.org> wrote:", "From: Essi Takala <…>"
+_NAME_BEFORE_EMAIL = _re.compile(
+    r"(?<![\p{L}\p{M}])(\p{Lu}[\p{L}\p{M}'’-]+(?:[ \t]+(?:[\p{Ll}]{1,3}[ \t]+){0,2}\p{Lu}[\p{L}\p{M}'’-]*){0,3})"
+    r"[ \t]*[<(\[][^\s<>@]+@[^\s<>]+[>)\]]")
+#: a "sent from my phone" line: the name on the next line signs the message
+_SENT_FROM_RE = _re.compile(
+    r"(?im)^[^\n]{0,40}(?:iphone|ipad|android|outlook|samsung|galaxy|blackberry|huawei|xiaomi|smartphone|mobile|phone|"
+    r"móvil|movil|celular|handy|telefon\p{L}*|puhelim\p{L}*)[^\n]{0,30}\n[ \t]*")
 #: JSON keys that hold a person's name (in extras): "customer_name": "…"
 _NAME_KEYS = _re.compile(
     r"(?i)\"(?:customer|client|contact|account_?holder|card_?holder|holder|recipient|sender|full|first|last|"
@@ -261,6 +314,7 @@ _ADDRESS_CUES = (
     # en
     "address", "home address", "street address", "mailing address", "billing address", "shipping address",
     "i live at", "i live in", "i live on", "living at", "lives at", "ship to", "ship it to", "send it to",
+    "should go to", "it should go to", "replacement to", "send to", "deliver it to", "send the replacement to",
     "send them to", "deliver to", "deliver it to", "delivered to", "mail it to", "postcode", "post code",
     "zip code", "zip",
     # es
@@ -301,6 +355,9 @@ _STREET_PREFIX = (
     "ul.", "ulica", "al.", "aleja", "os.", "osiedle", "pl.", "plac", "sokak", "sokağı", "sk.", "caddesi",
     "cad.", "mahallesi", "mah.", "bulvarı",
 )
+#: birth-cue stems that take suffixes ("syntymäaikani", "fødselsdatoen", "urodziłam", "Geburtsdatum")
+_BIRTH_STEMS = ("birth", "nacimiento", "naissance", "geburt", "nascimento", "nascita", "geboorte", "urodzi",
+                "urodzen", "födelse", "fødsel", "syntymä", "syntyn", "doğum", "dogum")
 _BIRTH_CUES = (
     "born", "birth", "birthday", "date of birth", "birthdate", "dob", "d.o.b.", "d.o.b", "nacido", "nacida",
     "nací", "naci", "nacimiento", "fecha de nacimiento", "né", "née", "naissance", "date de naissance",
@@ -308,21 +365,32 @@ _BIRTH_CUES = (
     "data de nascimento", "nato", "nata", "nascita", "data di nascita", "geboortedatum", "urodzony",
     "urodzona", "urodziłem", "urodziłam", "urodzenia", "data urodzenia", "född", "födelsedatum", "født",
     "fødselsdato", "fødselsdag", "syntynyt", "syntymäaika", "syntymäpäivä", "doğdum", "doğum tarihi",
-    "doğum", "dogum tarihi",
+    "doğum", "dogum tarihi", "synt.", "geb.", "f. nacimiento", "f. de nacimiento", "d. o. b.",
+    "sono nata il", "sono nato il", "nata il", "nato il",
 )
 
 
-def _alternation(words) -> str:
-    return "|".join(_re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+def _alternation(words, typos: bool = False) -> str:
+    """A regex alternation of ``words``; with ``typos``, also one-letter slips of the words of 5+
+    letters (a swap, a dropped or a doubled letter: "Witam" as "Wiatm", "Hello" as "Hllo")."""
+    items = set(words)
+    if typos:
+        items |= {v for w in words for v in _non_pii.typo_variants(w, deletions=True)}
+    return "|".join(_re.escape(w) for w in sorted(items, key=len, reverse=True))
 
 
 _L = r"[\p{L}\p{M}]"
 _STRONG_RE = _re.compile(rf"(?i)(?<!{_L})(?:{_alternation(_STRONG_NAME_CUES)})(?!{_L})[\s:,\-–]*")
 _WEAK_RE = _re.compile(rf"(?i)(?<!{_L}|['’])(?:{_alternation(_WEAK_NAME_CUES)})(?!{_L})[ \t:,\-–]*")
 _SIGN_OFF_RE = _re.compile(
-    rf"(?im)(?:^|(?<=[.!?]\s))[ \t]*(?:{_alternation(_SIGN_OFFS)})[ \t]*(?:[,!.:\-–][ \t]*\n?|\n)[ \t\n]*")
+    rf"(?im)(?:^|(?<=[.!?]\s))[ \t]*(?:{_alternation(_SIGN_OFFS, typos=True)})[ \t]*(?:[,!.:\-–][ \t]*\n?|\n)[ \t\n]*")
+_GREETING_RE = _re.compile(
+    rf"(?im)(?:^|(?<=[.!?]\s))[ \t]*(?:{_alternation(_GREETINGS, typos=True)})(?!{_L})[ \t,]+(?=[\p{{Lu}}\x00]|\p{{L}}+\.?[ \t])")
+#: "Thanks for reaching out, Brandon." — a name between the comma after a thanks and the sentence end
+_THANKS_RE = _re.compile(rf"(?i)(?<!{_L})(?:{_alternation(_THANKS)})(?!{_L})(?:[ \t][^,\n.!?]{{0,40}}?)?,[ \t]*")
 _ADDRESS_RE = _re.compile(
-    rf"(?i)(?<!{_L})(?:\p{{L}}*(?:adresse|adress|adres)|{_alternation(_ADDRESS_CUES)})(?!{_L})"
+    rf"(?i)(?<!{_L})(?:\p{{L}}*(?:adress|adres|address|osoit|indirizz|direcci[oó]n|endereç|endereco|domicili|"
+    rf"anschrift)\p{{L}}*|(?:{_alternation(_ADDRESS_CUES)})(?!{_L}))"
     rf"(?:[ \t]*(?:[:\-–=]|is|es|est|ist|é|è|er|är|on|to|a|à|an|en|na|no|in|at|op|w|på|i|de|do|da|nova|"
     rf"new|nueva|nouvelle|neue|nuova|nieuwe|nowy|ny|nya|uusi|yeni|atual|actual|actuelle|aktuelle|attuale|"
     rf"huidige|obecny|nuvarande|nåværende|nuværende|nykyinen|mevcut)(?!{_L}))*[\s\"':,]*")
@@ -338,13 +406,22 @@ _POSTCODE_TOWN = _re.compile(
     r"(?:(?<=,[ \t]?)|(?<=^)|(?<=\n))[ \t]*(?:\d{5}|\d{4}[ \t]?[A-Z]{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ \t]\d{2}"
     r"|\d{4}|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2})[ \t]+\p{Lu}[\p{L}\p{M}'’-]+"
     r"|(?<![\p{L}\d])[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}(?![\p{L}\d])"  # UK postcode, anywhere
-    r"|(?<=,[ \t]?)[A-Z]{2}[ \t]\d{5}(?:-\d{4})?(?!\d)"  # "Springfield, IL 62704"
+    r"|(?<=\p{L}{3}[ \t])(?i:[a-z]{1,2}\d[a-z\d]?[ \t]\d[a-z]{2})(?![\p{L}\d])"  # "new holly dt5h 3la"
+    r"|(?<=,[ \t]?)(?i:[a-z]{2})[ \t]\d{5}(?:-\d{4})?(?!\d)"  # "Springfield, IL 62704", "…, sd 57025"
     , _re.M)
+_POSTCODE_TOWN_LOWER = _re.compile(
+    r"(?:(?<=,[ \t]?)|(?<=^[ \t]*)|(?<=\n[ \t]*))(?:\d{5}|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ \t]\d{2}|\d{4})[ \t]+\p{Ll}[\p{L}\p{M}'’-]{2,}")
+#: a line with words and a house number: "Edelfeltinbulevardi 1749", "52 rue Grondin", "Sítio Costela, 287"
+_STREET_LINE = _re.compile(
+    r"[ \t]*((?=[^\n]*\p{L}{3})(?:\d{1,5}[a-zA-Z]?,?[ \t]+[^\n\d]{3,40}|[^\n\d]{3,40}?,?[ \t]+\d{1,5}[a-zA-Z]?"
+    r"(?:[ \t]*[-/,][ \t]*[^\n]{0,20})?))[ \t]*")
 _DATE_SHAPE = (r"(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}"
                r"|\d{1,2}\.?(?:[ \t]+(?:de|of))?[ \t]+\p{L}{3,}\.?(?:[ \t]+(?:de|del))?[ \t]+\d{4}"
                r"|\p{L}{3,}\.?[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4})")
 _DOB_RE = _re.compile(
-    rf"(?i)(?<!{_L})(?:{_alternation(_BIRTH_CUES)})(?!{_L})[^\n.!?\d]{{0,30}}?(?P<date>{_DATE_SHAPE})(?!\d)")
+    rf"(?i)(?<!{_L})(?:(?:{_alternation(_BIRTH_CUES)})(?!{_L})|(?:{_alternation(_BIRTH_STEMS)}){_L}*)"
+    rf"[^\n.!?\d]{{0,30}}?(?P<date>{_DATE_SHAPE})(?!\d)"
+    rf"|(?<![\d.])(?P<date_before>{_DATE_SHAPE})[ \t]+(?:tarihinde[ \t]+)?(?:doğumlu|doğdum|dogumlu|dogdum){_L}*")
 
 _WORD = _re.compile(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*")
 _PARTICLES = frozenset(
@@ -356,7 +433,19 @@ _TITLES = frozenset(
     "bay bayan hanım herra rouva fru".split())
 #: capitalised words that are not names (sentence openers, greetings, pronouns, nouns that follow
 #: "I'm"/"ich bin"/"sono" …, weekdays, months, channel/product words), lower-cased
-_NOT_NAMES = frozenset("""
+#: weekdays and months (en es fr de pt it nl): not names after "I'm", but "Hello Jan," is Jan
+_CALENDAR = frozenset("""
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct
+nov dec lunes martes miércoles miercoles jueves viernes sábado sabado domingo enero febrero marzo abril mayo
+junio julio agosto septiembre setiembre octubre noviembre diciembre lundi mardi mercredi jeudi vendredi
+samedi dimanche janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre
+décembre montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz juni juli oktober
+dezember segunda terça terca quarta quinta sexta janeiro fevereiro março marco maio junho julho setembro
+outubro novembro dezembro lunedì martedì mercoledì giovedì venerdì sabato domenica gennaio febbraio aprile
+maggio giugno luglio settembre ottobre dicembre maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
+""".split())
+_NOT_NAMES = _CALENDAR | frozenset("""
 i i'm i’m im me my mine you your yours we our us he she it its they them their this that these those
 here there now then today tomorrow yesterday so also just still very really not no yes ok okay sure sorry
 hi hello hey dear thanks thank please welcome good great fine glad happy back calling writing looking
@@ -366,9 +455,6 @@ could should may might must order orders account customer customers client servi
 agent assistant bot chat manager sales billing shipping delivery sent iphone ipad android mobile phone
 email mail via premium gold silver basic pro plus member members vip guest user admin apartment apt flat
 floor suite unit box po office home work
-monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
-september october november december mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct
-nov dec
 hola buenos buenas días dias tardes noches gracias por favor sí si yo tú tu usted ustedes él ella
 nosotros mi mis su sus el la los las un una unos unas es soy estoy está esta muy cliente clienta pedido
 cuenta servicio atención atencion lunes martes miércoles miercoles jueves viernes sábado sabado domingo
@@ -394,6 +480,9 @@ hei takk nei jeg mit kunde bestilling
 moi kiitos kyllä ei minä asiakas tilaus
 merhaba teşekkürler teşekkür evet hayır ben benim müşteri sipariş
 """.split())
+# the words of greetings, thanks and sign-offs are no names either ("Beste Grüße,")
+_NOT_NAMES = _NOT_NAMES | frozenset(
+    w for phrase in _SIGN_OFFS + _GREETINGS + _THANKS for w in _WORD.findall(phrase.lower()))
 #: grammatical words: after "my name is" any other word is taken as a name ("April", "Marco")
 _FUNCTION_WORDS = _PARTICLES | frozenset("""
 a an the and or but not no nor is are was were be been am do does did have has had will would can could
@@ -412,6 +501,9 @@ och eller men också är var inte fel min mitt jag ni
 og eller men også er var ikke feil forkert min mitt mit jeg du
 ja tai mutta myös on oli ei väärin minun minä
 ve veya ama da de değil yanlış benim ben
+pues vale bueno este o sea ehm eh ehh em uh um uhm hmm mm öö ää äh öh øh dus nou tja nå siis joo
+cioè allora dunque tipo então né yani şey işte quoi genre ben bah alltså liksom altså typ więc no
+yyy eee mmm aaa hmm euh bon ııı iii
 """.split())
 _CONTRACTION = _re.compile(r"\p{L}{1,3}['’]\p{Ll}")
 _NOT_POSTAL = _re.compile(r"(?i)mail|\bip\b|\bip-|correo|courriel|electr|élect|\bweb|\burl\b|\blink|\blien")
@@ -426,15 +518,19 @@ def _titlecase(w: str) -> bool:
     return w[:1].isupper() and (len(w) == 1 or any(c.islower() for c in w[1:]))
 
 
-def _name_after(text: str, pos: int, strong: bool, *, end_of_line: bool = False) -> tuple[int, int] | None:
+def _name_after(text: str, pos: int, strong: bool, *, end_of_line: bool = False,
+                closed: bool = False) -> tuple[int, int] | None:
     """The name-like word sequence starting at ``pos`` (blanked surrogates may sit inside it):
-    (start, end) of its non-blank name words, or None."""
+    (start, end) of its non-blank name words, or None. ``end_of_line``: only when the name ends
+    its line; ``closed``: only when punctuation, a line end or the text end follows it ("Hola
+    Pilar," but not "Hola Team Leaders")."""
     n = len(text)
     i = pos
     first = last = None
     words = 0
     seen_blank = False
     pending_particle = False
+    titled = False
     while i < n and words < 6:
         while i < n and text[i] in " \t":
             i += 1
@@ -451,19 +547,22 @@ def _name_after(text: str, pos: int, strong: bool, *, end_of_line: bool = False)
         low = w.lower().rstrip("'’-")
         if _CONTRACTION.match(w):
             break  # "J'y", "L'adresse", "C'est": not a name
-        if low in _TITLES and first is None and not seen_blank:
-            i = m.end()
-            if i < n and text[i] == ".":
+        if (low in _TITLES or low + "." in _TITLES) and first is None and not seen_blank:
+            i, titled = m.end(), True
+            if i < n and text[i] == ".":  # "Sig.", "Sig.ra", "M."
                 i += 1
+                t = _re.match(r"(?:ra|na|a|ª|º)(?![\p{L}])", text[i:i + 3])
+                i += t.end() if t else 0
             continue
-        if (first is not None or seen_blank) and low in _PARTICLES and not _capitalised(w):
+        if (first is not None or seen_blank or titled) and low in _PARTICLES and not _capitalised(w):
             pending_particle = True
             i = m.end()
             continue
         if strong:  # any word but a function word; lower case only for the first three
             ok = len(low) > 1 and low not in _FUNCTION_WORDS and (_capitalised(w) or not pending_particle and words < 3)
         else:  # Titlecase only: "I'm Sorry" and "THIS IS RIDICULOUS" are not names
-            ok = _titlecase(w) and low not in _NOT_NAMES
+            stop = _NOT_NAMES - _CALENDAR if closed else _NOT_NAMES  # "Hello Jan," / "I'm Jan" is not a month
+            ok = _titlecase(w) and (low not in stop or pending_particle and len(w) == 1)  # "de la O"
         if not ok:
             break
         first = m.start() if first is None else first
@@ -475,11 +574,49 @@ def _name_after(text: str, pos: int, strong: bool, *, end_of_line: bool = False)
             i += 1
     if first is None:
         return None
-    if end_of_line:
-        rest = text[last:last + 40]
-        if not _re.match(r"[ \t,.!\x00]*(?:\n|$)", rest):
-            return None
+    if end_of_line and not _re.match(r"[ \t,.!\x00]*(?:\n|$)", text[last:last + 40]):
+        return None
+    if closed and not _re.match(r"[ \t\x00]*(?:[,.!?:;)\n]|$)", text[last:last + 40]):
+        return None
     return first, last
+
+
+def _name_around(text: str, s: int, e: int, fake: str) -> list[tuple[int, int]]:
+    """Surname words the masker left after the fake name at ``text[s:e]`` (blanked in ``text``):
+    a name particle, then up to three words of the fake's case style ("[fake] de la rosa",
+    "[fake] van der Berg"). A bare capitalised word after a fake is not enough: where the masker
+    put a fake name into a product or carrier name ("[fake] Chair Pro"), it is the product's."""
+    words = _WORD.findall(fake)
+    if not words:
+        return []
+    lower = all(w.islower() for w in words)
+    if not lower and not all(_titlecase(w) or w.lower() in _PARTICLES for w in words):
+        return []  # shouting or mixed: case says nothing
+    i, first, last, particle, n = e, None, None, False, 0
+    while n < 3 and i < len(text) and text[i] == " ":
+        m = _WORD.match(text, i + 1)
+        if not m or (m.end() < len(text) and (text[m.end()].isdigit() or text[m.end()] == _BLANK)):
+            break
+        w = m.group()
+        if w.islower() and w in _PARTICLES:
+            particle, i = True, m.end()
+            continue
+        if not particle or _CONTRACTION.match(w) or len(w) < 2 or (
+                (w in _FUNCTION_WORDS or w in _NOT_NAMES or not w.islower()) if lower
+                else (not _titlecase(w) or w.lower() in _NOT_NAMES)):
+            break
+        first = m.start() if first is None else first
+        last, i, n = m.end(), m.end(), n + 1
+    return [(first, last)] if first is not None else []
+
+
+def _nth_line_end(text: str, pos: int, n: int) -> int:
+    for _ in range(n):
+        k = text.find("\n", pos)
+        if k < 0:
+            return len(text)
+        pos = k + 1
+    return pos - 1
 
 
 def _segment_end(text: str, pos: int, limit: int = 90) -> int:
@@ -494,15 +631,26 @@ def _segment_end(text: str, pos: int, limit: int = 90) -> int:
     return stop
 
 
-def _address_tokens(text: str, start: int, end: int, *, need_number: bool) -> tuple[int, int] | None:
+#: a lower-case address has a house number right after a word, then a comma or the end:
+#: "paseo de juan osvaldo rovira 353, 03058 burgos" (not "updated 3 days ago")
+_LOWER_ADDRESS = _re.compile(r"\p{Ll}{3,}[ \t]+\d{1,5}[a-z]?(?:[ \t]*,|[ \t]*$)"
+                            r"|(?<![\d.,])\d{1,5}[a-z]?[ \t]+\p{Ll}{3,}(?:[ \t]+\p{Ll}{2,}){0,4}[ \t]*(?:,|\n)", _re.M)
+
+
+def _address_tokens(text: str, start: int, end: int, *, need_number: bool,
+                    lower_ok: bool = False) -> tuple[int, int] | None:
     """(start, end) of the address-like tokens of ``text[start:end]``: capitalised words that are
     not stop words and digit groups; None when there is no such capitalised word (or, with
     ``need_number``, no number)."""
     first = last = None
     caps = shouted = nums = 0
-    for m in _re.finditer(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*|\d+[A-Za-z]?", text[start:end]):
+    lower: list[tuple[int, int]] = []  # lower-case words: an address in a transcript ("paseo de gracia 35")
+    for m in _re.finditer(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*|\d+(?:[-/:.h]\d+)*[A-Za-z]?", text[start:end]):
         w = m.group()
+        s, e = start + m.start(), start + m.end()
         if w[0].isdigit():
+            if not w[:-1].isdigit() and not w.isdigit():
+                continue  # "30-2618", "13h30", "19:00": a code or a time, not a house number
             nums += 1
         elif _capitalised(w) and w.lower().strip("-'’") not in _NOT_NAMES:
             if _titlecase(w):
@@ -510,13 +658,27 @@ def _address_tokens(text: str, start: int, end: int, *, need_number: bool) -> tu
             else:
                 shouted += 1  # an all-caps word counts only next to a number ("742 EVERGREEN TERRACE")
         else:
+            if w.islower() and len(w) > 2 and w not in _FUNCTION_WORDS and w not in _NOT_NAMES:
+                lower.append((s, e))
             continue
-        s, e = start + m.start(), start + m.end()
         first = s if first is None else first
         last = e
-    if not (caps or shouted and nums) or (need_number and not nums):
+    if need_number and not nums:
         return None
-    return first, last
+    if caps or shouted and nums:
+        return first, last
+    if lower_ok and nums and lower and _LOWER_ADDRESS.search(text, start, end):
+        return min(first, lower[0][0]), max(last, lower[-1][1])  # nothing capitalised: a transcript
+    return None
+
+
+_QUOTE = _re.compile(r"(?m)^[ \t]*>(?:[ \t]*>)*[ \t]?")
+
+
+def _unquote(text: str) -> str:
+    """``text`` with e-mail quote markers ("> ", "> > ") at line starts turned into spaces: a
+    quoted address block or signature reads like the original."""
+    return _QUOTE.sub(lambda m: " " * len(m.group()), text) if ">" in text else text
 
 
 def _blank(text: str, spans) -> str:
@@ -524,31 +686,39 @@ def _blank(text: str, spans) -> str:
         return text
     chars = list(text)
     n = len(chars)
-    for s, e in spans:
-        for k in range(max(0, s), min(n, e)):
+    for sp in spans:
+        for k in range(max(0, sp[0]), min(n, sp[1])):
             chars[k] = _BLANK
     return "".join(chars)
 
 
 def scan_text(text: str, surrogates=(), non_pii=None, declared=()) -> list[Hit]:
-    """PII-shaped pieces of the masked ``text`` outside the ``surrogates`` ((start, end) in
-    ``text``) and outside declared non-PII matches (``non_pii``: patterns, default the built-in
-    list plus the user file; ``declared``: more (start, end) known not to be PII)."""
+    """PII-shaped pieces of the masked ``text`` outside the ``surrogates`` ((start, end) or
+    (start, end, entity type) in ``text``) and outside declared non-PII matches (``non_pii``:
+    patterns, default the built-in list plus the user file; ``declared``: more (start, end) known
+    not to be PII)."""
     if not text:
         return []
     patterns = _non_pii.load() if non_pii is None else non_pii
-    s_text = _blank(text, surrogates)
+    s_text = _unquote(_blank(text, surrogates))
     if not any(c.isdigit() or c.isalpha() for c in s_text):
         return []
+    people = [(sp[0], sp[1]) for sp in surrogates if len(sp) > 2 and sp[2] == pii.PERSON]
     # declared non-PII only ever removes findings: a text with none without it is done (most are)
-    if not _scan(s_text, s_text):
+    if not _scan(s_text, s_text, text, people):
         return []
-    return _scan(_blank(s_text, _non_pii.declared_spans(s_text, patterns) + list(declared)), s_text)
+    # declared formats are looked for with the fakes blanked and, where there are fakes, in the masked
+    # text as it stands: a tracking number the masker cut with a fake is still a tracking number
+    spans = _non_pii.declared_spans(s_text, patterns) + list(declared)
+    if surrogates:
+        spans += _non_pii.declared_spans(_unquote(text), patterns)
+    return _scan(_blank(s_text, spans), s_text, text, people)
 
 
-def _scan(n_text: str, s_text: str) -> list[Hit]:
+def _scan(n_text: str, s_text: str, text: str = "", people=()) -> list[Hit]:
     """The rules on ``n_text`` (surrogates and declared non-PII blanked); dates of birth on
-    ``s_text`` (surrogates blanked only)."""
+    ``s_text`` (surrogates blanked only); name words around the fake names ``people`` (spans in
+    ``text``, the masked text)."""
     hits: list[Hit] = []
     work = n_text
 
@@ -569,33 +739,63 @@ def _scan(n_text: str, s_text: str) -> list[Hit]:
             hits.append(Hit(m.start(), m.end(), CARD if 13 <= d <= 19 else DIGIT_RUN))
 
     # names after self-introduction cues, name keys and sign-offs
-    for rx, strong, eol in ((_STRONG_RE, True, False), (_NAME_KEYS, True, False), (_WEAK_RE, False, False),
-                            (_SIGN_OFF_RE, False, True)):
+    for rx, strong, eol, closed in ((_STRONG_RE, True, False, False), (_NAME_KEYS, True, False, False),
+                                    (_WEAK_RE, False, False, False), (_SIGN_OFF_RE, False, True, False),
+                                    (_SENT_FROM_RE, False, True, False), (_GREETING_RE, False, False, True),
+                                    (_THANKS_RE, False, False, True)):
         for m in rx.finditer(n_text):
-            span = _name_after(n_text, m.end(), strong, end_of_line=eol)
+            span = _name_after(n_text, m.end(), strong, end_of_line=eol, closed=closed)
             if span:
                 hits.append(Hit(span[0], span[1], NAME))
+    for m in _NAME_BEFORE_EMAIL.finditer(n_text):
+        words = [w for w in _WORD.findall(m.group(1)) if _titlecase(w)]
+        if words and not any(w.lower() in _NOT_NAMES for w in words):
+            hits.append(Hit(m.start(1), m.end(1), NAME))
+    # a fake name with words of the same case style around it: what the masker left of the name
+    # ("emma" + "esteve ros", "Leonardo Armendáriz" + "Niño")
+    for s, e in people:
+        for span in _name_around(n_text, s, e, text[s:e]):
+            hits.append(Hit(span[0], span[1], NAME))
     # addresses: after an address cue, after a street-type word, street and postcode shapes
     for rx, need_number in ((_ADDRESS_RE, False), (_STREET_RE, True)):
         for m in rx.finditer(n_text):
-            if rx is _ADDRESS_RE and _NOT_POSTAL.search(n_text[max(0, m.start() - 8):m.end() + 16]):
+            if rx is _ADDRESS_RE and (_NOT_POSTAL.search(n_text[max(0, m.start() - 8):m.end() + 16])
+                                      or _re.search(r"@\S+\s*$", n_text[max(0, m.start() - 60):m.start()])):
                 continue  # "E-Mail-Adresse", "dirección IP", "adresse e-mail"
-            end = _segment_end(n_text, m.end())
-            if n_text[m.end():m.end() + 1] == _BLANK:
-                # the masker replaced what follows the cue: the address ends with its fake (a street
-                # replaced, its town left: the postcode/town shapes below)
-                end = m.end() + len(n_text[m.end():end]) - len(n_text[m.end():end].lstrip(_BLANK))
-            span = _address_tokens(n_text, m.start() if need_number else m.end(), end, need_number=need_number)
+            if "\n" in m.group():  # "Nouvelle adresse :\n52 rue Grondin\n72874 Kleinbourg": the lines below
+                para = n_text.find("\n\n", m.end())
+                end = len(n_text) if para < 0 else para
+                end = min(end, _nth_line_end(n_text, m.end(), 3))
+            else:
+                end = _segment_end(n_text, m.end())
+            fake = n_text.find(_BLANK, m.end(), end)
+            if fake >= 0:
+                # the masker replaced (part of) the address: the clause ends with its fake (what it
+                # left after the fake, a postcode and town, is for the shapes below)
+                end = fake + len(n_text[fake:end]) - len(n_text[fake:end].lstrip(_BLANK))
+            span = _address_tokens(n_text, m.start() if need_number else m.end(), end, need_number=need_number,
+                                   lower_ok=not need_number)
             if span:
                 hits.append(Hit(span[0], span[1], ADDRESS))
-    for rx in (_POSTFIX_STREET, _POSTCODE_TOWN):
+    for rx in (_POSTFIX_STREET, _POSTCODE_TOWN, _POSTCODE_TOWN_LOWER):
         for m in rx.finditer(n_text):
             s = m.start() + len(m.group()) - len(m.group().lstrip())
-            if m.group().strip() and not (m.group().split()[-1].lower() in _NOT_NAMES):
-                hits.append(Hit(s, m.end(), ADDRESS))
+            last = m.group().split()[-1] if m.group().strip() else ""
+            if not last or last.lower() in _NOT_NAMES or rx is _POSTCODE_TOWN_LOWER and last in _FUNCTION_WORDS:
+                continue
+            hits.append(Hit(s, m.end(), ADDRESS))
+            line = n_text.rfind("\n", 0, s)
+            if line > 0 and not n_text[line:s].strip():  # a postcode line: the street line above it
+                above = n_text.rfind("\n", 0, line) + 1
+                st = _STREET_LINE.fullmatch(n_text, above, line)
+                if st:
+                    hits.append(Hit(st.start(1), st.end(1), ADDRESS))
+    # sort codes look like dates ("16-27-16"): found before the declared dates are blanked
+    hits.extend(Hit(m.start(), m.end(), BANK) for m in _SORT_CODE.finditer(s_text))
     # dates of birth: the declared-date exemption does not apply after a birth cue
     for m in _DOB_RE.finditer(s_text):
-        hits.append(Hit(m.start("date"), m.end("date"), DATE_OF_BIRTH))
+        g = "date" if m.start("date") >= 0 else "date_before"
+        hits.append(Hit(m.start(g), m.end(g), DATE_OF_BIRTH))
     return _merge(hits)
 
 
@@ -625,7 +825,7 @@ def independent_residual_scan(masked_df: pl.DataFrame, non_pii=None) -> pl.DataF
     patterns = _non_pii.load() if non_pii is None else tuple(non_pii)
     cache: dict[str, list[Hit]] = {}  # texts without surrogates (assistant templates, tool JSON)
 
-    def scan(text, spans, declared=None):
+    def scan(text, spans, declared=None):  # spans: (start, end, entity type) of the fakes
         if not text:
             return []
         if spans or declared:
@@ -647,7 +847,7 @@ def independent_residual_scan(masked_df: pl.DataFrame, non_pii=None) -> pl.DataF
     ):
         by_index: dict[int, list[tuple[int, int]]] = {}
         for sp in spans or []:
-            by_index.setdefault(sp["message_index"], []).append((sp["start"], sp["end"]))
+            by_index.setdefault(sp["message_index"], []).append((sp["start"], sp["end"], sp["entity_type"]))
         if uid is not None and not _HASHED_USER_ID.fullmatch(uid):
             add(cid, None, "user_id", [Hit(0, len(uid), USER_ID)])
         add(cid, None, "extra_json", scan(extra, by_index.get(TOP_EXTRA_INDEX)))
