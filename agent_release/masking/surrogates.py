@@ -68,6 +68,7 @@ _DOC_NETS_V4 = ("192.0.2", "198.51.100", "203.0.113")
 _EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 _NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"
 _NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"
+_MORE_NATIONAL_IDS = ("IT_CF", "PL_PESEL", "SE_PERSONNUMMER", "DK_CPR", "NO_FNR", "FI_HETU", "TR_TCKN")
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’]*|\d+|\W+?", re.UNICODE)
 _EMAIL_PART = re.compile(r"[^\W\d_]+|\d+|[^\w]|_", re.UNICODE)
@@ -374,6 +375,17 @@ class SurrogateFactory:
                 + "".join(r.choice(cons) for _ in range(3)) + str(r.randrange(10))
             )
             fake = body + cs.mx_curp_check_digit(body)
+        elif subtype in _MORE_NATIONAL_IDS:  # IT, PL, Nordic, TR: masking/national_ids.py
+            from agent_release.masking.national_ids import fake_national_id
+
+            for _ in range(5):
+                fake = fake_national_id(subtype, value, r)
+                if fake is None or cs.compact(fake).upper() != compact:
+                    break
+            if fake is None:
+                return self.generic(pii.NATIONAL_ID, value)
+            if subtype == "FI_HETU":
+                return fake
         else:
             return self.generic(pii.NATIONAL_ID, value)
         return substitute_alnum(value, fake) or fake

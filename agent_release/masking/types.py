@@ -26,6 +26,8 @@ TYPE_MAP: dict[str, str] = {
     "US_SSN": pii.NATIONAL_ID, "ES_DNI": pii.NATIONAL_ID, "ES_NIE": pii.NATIONAL_ID,
     "ES_NIF": pii.NATIONAL_ID, "FR_NIR": pii.NATIONAL_ID, "DE_STEUER_ID": pii.NATIONAL_ID,
     "BR_CPF": pii.NATIONAL_ID, "UK_NINO": pii.NATIONAL_ID, "MX_CURP": pii.NATIONAL_ID,
+    "IT_CF": pii.NATIONAL_ID, "PL_PESEL": pii.NATIONAL_ID, "SE_PERSONNUMMER": pii.NATIONAL_ID,
+    "DK_CPR": pii.NATIONAL_ID, "NO_FNR": pii.NATIONAL_ID, "FI_HETU": pii.NATIONAL_ID, "TR_TCKN": pii.NATIONAL_ID,
 }
 
 #: How Presidio's *default* configuration's types are credited in the benchmark: the nearest
