@@ -259,7 +259,7 @@ _CTX = {
 #: a phone cue right before a bare digit run: that run is a phone number, not an id
 _PHONE_CTX = re.compile(
     r"\b(?:tel|tlf|telefon|telefono|telephone|phone|mobil|mobile|cell|cep|gsm|puhelin|numer telefonu|"
-    r"ring|call|whatsapp|sms|fax|numara)\w*\W{0,4}(?:\w+\W{1,3}){0,2}$")
+    r"ring|call|whatsapp|sms|fax|arayin)\w*\W{0,4}(?:\w+\W{1,3}){0,2}$")
 _CUE_WINDOW = 45
 _DIGIT_KINDS = {
     "DIGITS11": ("PL_PESEL", "TR_TCKN", "NO_FNR"),
@@ -284,8 +284,15 @@ class NordicEtcIdRecognizer(_Base):
                 s, e = m.start(), m.end()
                 if embedded(text, s, e):
                     continue
+                vetoed = None
                 for subtype in _DIGIT_KINDS.get(kind, (kind,)):
                     score = self._score(subtype, kind, m.group(), folded, s)
+                    if 0.3 < score < 1.0 or (score == 1.0 and kind in _DIGIT_KINDS):
+                        # an order / tracking / phone cue right before the number beats a cue
+                        # word further back ("PESEL ..., numer zamówienia 10000000146")
+                        vetoed = _vetoed(folded, s) if vetoed is None else vetoed
+                        if vetoed and (kind in _DIGIT_KINDS or score < 0.9):
+                            score = 0.3
                     if score > 0:
                         out.append(self._res(subtype, s, e, score))
         return out
