@@ -150,8 +150,11 @@ _CITY = (
     rf"(?:['’]s-)?{_WC_CITY}(?:(?:[ \t]+(?:{_CITY_CONN}[ \t]+){{0,2}}|\.?[ \t]+|[ \t]+(?:nell|dell|sull|d|l)['’])"
     rf"{_WC_CITY}){{0,3}}"
 )
+#: a line break inside one address, with the quote prefix of a quoted e-mail reply at the next
+#: line's start ("\n> ", "\n> > ", "\n>> ")
+_NL = r"\r?\n(?:[ \t]*>)*[ \t]*"
 #: between the street line and the city line: ", " or a line break (addresses in email bodies)
-_SEP = r"(?:[ \t]*[,;][ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)"
+_SEP = rf"(?:[ \t]*[,;][ \t]*(?:{_NL})?|[ \t]*{_NL})"
 _POST5 = r"(?:C\.?P\.?[ \t]*)?\d{5}(?:-\d{3,4})?"
 _STATE = r"(?:,[ \t]*(?:[A-Z][A-Za-z]{0,3}\.(?:[A-Z]\.)?|[A-Z]{2,4})(?![\w]))"
 _TAIL_EU = rf"(?:(?:{_SEP}|[ \t]+){_POST5}[ \t]+{_CITY}{_STATE}?|{_SEP}{_CITY},?[ \t]+{_POST5})"
@@ -182,7 +185,7 @@ _PROVINCE = (
 _STATE_ABBR = r"(?:[A-Z]{2,4}|[A-Z]\.[ \t]?[A-Z]{1,4}\.?)"
 #: a town right after its postcode may open with a particle ("das Neves", "la Spezia")
 _TOWN = rf"(?:(?:da|das|de|do|dos|la|le|les|el|los|las|di|del)[ \t]+)?{_CITY}"
-_TSEP = r"(?:[ \t]*[,;][ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*|[ \t]+[-–|][ \t]+)"
+_TSEP = rf"(?:[ \t]*[,;][ \t]*(?:{_NL})?|[ \t]*{_NL}|[ \t]+[-–|][ \t]+)"
 _TAIL_ANY = re.compile(
     # a district line first, sometimes: "Rua X, 13\nMangabeiras\n15736-819 Curitiba / PR"
     rf"(?:{_TSEP}(?=\p{{Lu}})[^\n,;:!?]{{2,40}}?(?=[ \t]*(?:,|\r?\n)))?"
@@ -213,7 +216,7 @@ def _address_patterns() -> list[tuple[str, object, float, tuple[str, ...] | None
         # 221B Baker Street, 742 Evergreen Terrace, 1600 Pennsylvania Ave NW, Apt 4
         ("en", rf"(?<![\w.,])(?:(?i:Flat|Apt\.?|Apartment|Unit|Suite|Studio)[ \t]+\w{{1,5}},?[ \t]+)?{_NUM}[ \t]+(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b)?{_UNIT_EN}?(?:{_TAIL_US}|{_TAIL_UK})?", 0.9),
         # Flat 12, Smith Mews / Studio 3\nJones Wharf: a unit, then a street without a number
-        ("en", rf"(?<![\w])(?i:Flat|Studio|Apartment|Apt\.?|Suite|Maisonette|Penthouse)[ \t]+\d{{1,4}}[A-Za-z]?(?:[ \t]*,[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)(?:{_NUM}[ \t]+)?(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?", 0.9),
+        ("en", rf"(?<![\w])(?i:Flat|Studio|Apartment|Apt\.?|Suite|Maisonette|Penthouse)[ \t]+\d{{1,4}}[A-Za-z]?(?:[ \t]*,[ \t]*|[ \t]*{_NL}|[ \t]+)(?:{_NUM}[ \t]+)?(?P<street>{_NAMESEQ})[ \t]+(?i:{en})\b\.?", 0.9),
         # US military: PSC 1234, Box 5678 / Unit 2050 Box 4190 / USNS Vega, then APO|FPO|DPO AA|AE|AP 12345
         ("en", rf"(?<![\w])(?:(?:(?:Unit|PSC|CMR)[ \t]+\d{{1,5}}(?:[ \t]*,)?[ \t]+Box[ \t]+\d{{1,5}}|(?:USS|USNS|USNV|USCGC|USAV)[ \t]+{_NAMESEQ})(?:{_SEP}|[ \t]+){_MILITARY_LINE}|(?:Unit|PSC|CMR)[ \t]+\d{{1,5}}(?:[ \t]*,)?[ \t]+Box[ \t]+\d{{1,5}}(?![\w])(?:[ \t]*,?[ \t]+{_MILITARY_LINE})?)", 0.9),
         ("en", rf"(?<![\w]){_MILITARY_LINE}", 0.85),
@@ -354,7 +357,7 @@ def _extend(text: str, e: int) -> tuple[int, bool]:
 
 def _trim_end(text: str, s: int, e: int) -> int:
     """Drop trailing separators; keep a final '.' only when it closes an abbreviation (St., Av.)."""
-    while e > s and text[e - 1] in " \t,-\n\r":
+    while e > s and text[e - 1] in " \t,-\n\r>":
         e -= 1
     if e > s and text[e - 1] == ".":
         last = text[s:e].split()[-1] if text[s:e].split() else ""

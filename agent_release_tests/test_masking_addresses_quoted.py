@@ -1,0 +1,91 @@
+"""Addresses masked whole (issue 15): quoted e-mail replies ("> ", "> > " at each line start),
+multi-line blocks, pasted form fields and inline addresses; every part — street, number,
+postcode, town — inside a recognised span, and look-alikes left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_release.masking.addresses import AddressRecognizer
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return AddressRecognizer()
+
+
+def _covered(rec, text: str) -> set[int]:
+    cov: set[int] = set()
+    for r in rec.analyze(text, ["STREET_ADDRESS"]):
+        cov |= set(range(r.start, r.end))
+    return cov
+
+
+def assert_masked(rec, text: str, *parts: str) -> None:
+    cov = _covered(rec, text)
+    for part in parts:
+        i = text.find(part)
+        assert i >= 0, part
+        left = [text[k] for k in range(i, i + len(part)) if k not in cov and not text[k].isspace()]
+        assert not left, f"{part!r} not masked in {text!r}"
+
+
+def assert_clear(rec, text: str) -> None:
+    assert not rec.analyze(text, ["STREET_ADDRESS"]), text
+
+
+def _quote(text: str, depth: int) -> str:
+    return "\n".join("> " * depth + line if line else ">" * depth for line in text.split("\n"))
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_quoted_french_street_line_takes_the_postcode_and_town_line_after_it(rec, depth):
+    text = "Le " + _quote("Adresse de livraison :\n85, rue de Weiss\n88637 Perez\n\nBien à vous,", depth)
+    assert_masked(rec, text, "85, rue de Weiss", "88637", "Perez")
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_quoted_italian_address_keeps_postcode_town_and_province_masked(rec, depth):
+    text = _quote("il mio indirizzo è\nStretto Liguori, 145\n38040 Capizzo (BO)\n\nGrazie,", depth)
+    assert_masked(rec, text, "Stretto Liguori, 145", "38040", "Capizzo", "(BO)")
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_quoted_us_address_with_a_suite_line_is_masked_down_to_the_zip(rec, depth):
+    text = _quote("Terry\nTel. (689) 353-4574\n73292 Daniel Brooks\nSuite 246\nNorth Andreborough, MO 65176", depth)
+    assert_masked(rec, text, "73292 Daniel Brooks", "Suite 246", "North Andreborough", "65176")
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_quoted_swedish_address_keeps_the_spaced_postcode_masked(rec, depth):
+    text = _quote("Skicka ersättningen till:\nTrädgårdstorget 3\n323 90 Trelleborg\n\nMvh", depth)
+    assert_masked(rec, text, "Trädgårdstorget 3", "323 90", "Trelleborg")
+
+
+def test_a_quote_prefix_without_space_between_the_markers_still_joins_the_lines(rec):
+    text = ">> Avenida de Baltasar Cerro 95 Piso 9\n>> 38686 Ciudad Real"
+    assert_masked(rec, text, "Avenida de Baltasar Cerro 95", "Piso 9", "38686", "Ciudad Real")
+
+
+def test_a_quoted_spanish_address_keeps_the_town_masked(rec):
+    text = "> cecilio@telefonica.net\n> Avenida de Baltasar Cerro 95 Piso 9\n> 38686 Ciudad"
+    assert_masked(rec, text, "Avenida de Baltasar Cerro 95 Piso 9", "38686", "Ciudad")
+
+
+def test_a_masked_quoted_address_does_not_end_on_the_quote_marker_of_the_next_line(rec):
+    text = "> 85, rue de Weiss\n> 88637 Perez\n> \n> Bien à vous"
+    spans = rec.analyze(text, ["STREET_ADDRESS"])
+    assert spans and all(not text[r.start:r.end].rstrip().endswith(">") for r in spans)
+
+
+def test_an_order_number_on_a_quoted_line_after_a_street_stays_clear(rec):
+    text = "> 85, rue de Weiss\n> Commande 123456 expédiée"
+    assert "123456" not in "".join(text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))
+
+
+def test_a_quoted_amount_and_date_stay_clear(rec):
+    assert_clear(rec, "> Le montant de 45,90 € a été débité\n> le 12/03/2025.")
+
+
+def test_a_quoted_order_id_line_and_tracking_number_stay_clear(rec):
+    assert_clear(rec, "> > Order 12345\n> > Tracking 1Z999AA10123456784 shipped 2 days ago")
