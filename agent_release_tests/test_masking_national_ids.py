@@ -245,3 +245,17 @@ def test_the_masker_replaces_these_ids_with_valid_fakes_and_leaves_order_numbers
     assert "10000000146" in masked
     assert all(s.entity_type == "NATIONAL_ID" for s in spans)
     assert nid.pl_pesel_ok(masked[13:24])
+
+
+def test_a_spaced_polish_nrb_without_pl_is_masked_as_a_valid_account_and_a_wrong_one_is_not():
+    from agent_release.masking import Masker
+    from agent_release.masking import checksums as cs
+
+    rec = nid.PolishNrbRecognizer()
+    assert [r.score for r in rec.analyze("Proszę o zwrot na konto 25 1240 4748 4425 5351 0735 0545.", None)] == [1.0]
+    assert rec.analyze("Przelew na 26 1240 4748 4425 5351 0735 0545", None) == []  # mod 97 fails
+    assert [r.score for r in rec.analyze("Zamówienie 25 1240 4748 4425 5351 0735 0545", None)] == [0.3]
+    masked, spans = Masker(KEY).mask_text("Przelew na 25 1240 4748 4425 5351 0735 0545 dziękuję", "pl-PL")
+    fake = masked[len("Przelew na "):len("Przelew na ") + 32]
+    assert fake != "25 1240 4748 4425 5351 0735 0545" and [s.entity_type for s in spans] == ["IBAN_CODE"]
+    assert cs.iban_ok("PL" + fake.replace(" ", "")), fake

@@ -101,7 +101,7 @@ def build_masking_analyzer(model: str = SPACY_MODEL):
     from agent_release.masking.addresses import AddressRecognizer
     from agent_release.masking.bank import BankAccountRecognizer, LenientIbanRecognizer
     from agent_release.masking.names import NameRecognizer
-    from agent_release.masking.national_ids import NordicEtcIdRecognizer
+    from agent_release.masking.national_ids import NordicEtcIdRecognizer, PolishNrbRecognizer
     from agent_release.masking.recognizers import (
         CardRecognizer,
         DateOfBirthRecognizer,
@@ -123,7 +123,7 @@ def build_masking_analyzer(model: str = SPACY_MODEL):
             IpAddressRecognizer(),
             CardRecognizer(),
             NationalIdRecognizer(),
-            NordicEtcIdRecognizer(),
+            NordicEtcIdRecognizer(), PolishNrbRecognizer(),
             AddressRecognizer(),
             DateOfBirthRecognizer(),
             NameRecognizer(),
