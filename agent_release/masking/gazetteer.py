@@ -338,6 +338,19 @@ class Gazetteer:
     #: months and cue words, English function and lorem words, the shared extras): "Marco" is a
     #: month in Portuguese, not in Italian
     stop_by_language: dict = field(default_factory=dict, repr=False, compare=False)
+    #: cue language → first names of its own Faker locales ("per", "bøje" for Danish)
+    first_by_language: dict = field(default_factory=dict, repr=False, compare=False)
+    #: cue language → its own ambiguous words only (its spaCy stop words, lorem words, months,
+    #: cue words and the shared extras, not English ones): Danish "Per" is no English "per"
+    own_stop_by_language: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def is_own_first(self, word: str, lang: str) -> bool:
+        """Whether ``word`` (every part of a hyphenated word) is a first name of ``lang``'s own
+        Faker locales and no word of that language itself (:attr:`own_stop_by_language`)."""
+        names = self.first_by_language.get(lang)
+        stop = self.own_stop_by_language.get(lang, self.stop)
+        parts = [p for p in fold_word(word).split("-") if len(p) > 1]
+        return bool(names) and bool(parts) and all(p in names and p not in stop for p in parts)
 
     def _in(self, word: str, *sets: frozenset[str], strict: bool = False) -> bool:
         # hyphenated names ("Heinz-Otto", "Bejarano-Blanco") count when every part does
@@ -536,7 +549,8 @@ def _cue_words(lang: str) -> set[str]:
     return out
 
 
-def _stop_words(first_by_language: dict[str, set[str]]) -> tuple[set[str], set[str], set[str], dict[str, frozenset[str]]]:
+def _stop_words(first_by_language: dict[str, set[str]]) -> tuple[set[str], set[str], set[str], dict[str, frozenset[str]],
+                                                                 dict[str, frozenset[str]]]:
     """(stop words, function words, common words, stop words per cue language): see
     :attr:`Gazetteer.stop`, :attr:`Gazetteer.function`, :attr:`Gazetteer.common` and
     :attr:`Gazetteer.stop_by_language`. ``first_by_language``: first names of each language's
@@ -565,7 +579,14 @@ def _stop_words(first_by_language: dict[str, set[str]]) -> tuple[set[str], set[s
         )
         for lang in CUE_LANGUAGES
     }
-    return stop | common, function, common, by_language
+    own = {
+        lang: frozenset(
+            spacy_by[lang] | lorem_by.get(lang, set()) | _cue_words(lang) | set(MONTHS.get(lang, "").split())
+            | shared | extra
+        )
+        for lang in CUE_LANGUAGES
+    }
+    return stop | common, function, common, by_language, own
 
 
 def _build(buckets: list[dict[str, set[str]]], stop: frozenset[str], function: frozenset[str],
@@ -600,7 +621,7 @@ def gazetteer() -> Gazetteer:
     first_by_language: dict[str, set[str]] = {}
     for loc, b in per_locale.items():
         first_by_language.setdefault(_lang_of(loc), set()).update(b["first"] | b["female"] | b["male"])
-    stop_, function_, common_, by_language = _stop_words(first_by_language)
+    stop_, function_, common_, by_language, own = _stop_words(first_by_language)
     stop, function, common = frozenset(stop_), frozenset(function_), frozenset(common_)
     core = _build([b for loc, b in per_locale.items() if _lang_of(loc) in CUE_LANGUAGES], stop, function, common)
     supported = _build([b for loc, b in per_locale.items() if loc in supported_faker], stop, function, common)
@@ -608,4 +629,6 @@ def gazetteer() -> Gazetteer:
         loc: (len(b["first"] | b["female"] | b["male"]), len(b["last"])) for loc, b in per_locale.items()
     }
     return _build(list(per_locale.values()), stop, function, common, core=core, supported=supported, sizes=sizes,
-                  stop_by_language=by_language)
+                  stop_by_language=by_language, own_stop_by_language=own,
+                  first_by_language={lang: frozenset(v - {fold_word(w) for w in _NOT_NAMES})
+                                     for lang, v in first_by_language.items()})

@@ -49,6 +49,46 @@ _SIGN_INLINE_RE = _cue_regex([c for c in _cues("signature") if fold(c) not in _T
                              trailing=r"[ \t]*,[ \t]*")
 _DASH_SIGN_RE = re.compile(r"(?:^|\n)[ \t]*(?:--|—|–|-|~)[ \t]*")
 
+#: openings of greeting / thanks sentences, folded prefixes of their first word ("buongirono"
+#: and "zusamen" typos included: a prefix is enough): "Tak for din besked, Per.", "Hallo
+#: zusammen Türkan,", "Dziękujemy za wiadomość, Grzegorz."
+_GREET_STEMS = tuple(sorted({fold(w) for w in """
+thank thx hi hello hey hiya dear good morning greetings gracias hola buen buenas estimad querid
+merci bonjour bonsoir salut cher chere danke dank hallo liebe lieber sehr guten moin servus obrigad
+ola oi bom boa prezad grazie ciao salve buon gentil egregi bedankt hoi goede beste geachte dzięk
+dziek witam cześć czesc dzień dzien szanown tack hej hallå halla tak kære kaere takk hei kjære
+kiitos moi terve hyvää hyvaa huomenta merhaba selam teşekkür tesekkur iyi sayın sayin değerli
+degerli sevgili günaydın gunaydin
+""".split()}, key=len, reverse=True))
+_GREET_START = re.compile(
+    r"(?:^|(?<=[.!?]))[ \t>]*(?:" + "|".join(re.escape(s) for s in _GREET_STEMS) + r")[\p{L}\p{M}'’]*(?![\w])",
+    re.MULTILINE,
+)
+#: a capitalised word ending a greeting sentence: after a comma before the sentence's end, or
+#: ending a short greeting line before a comma ("Hallo zusammen Türkan,")
+_GREET_NAME = re.compile(
+    r"(?P<lead>,[ \t]*|[ \t]+)(?P<name>\p{Lu}[\p{Ll}\p{M}]+(?:-\p{Lu}[\p{Ll}\p{M}]+)?)"
+    r"(?:[ \t]+(?P<hon>Hanım|Hanim|Bey|Beyefendi|Hanımefendi))?"
+    r"(?P<end>[ \t]*(?:[.!?]+|,[ \t]*(?=\n|$)|(?=\n|$)))"
+)
+#: Turkish honorifics written after the name ("Ayşe Hanım", "Mehmet Bey")
+_TR_HONORIFICS = frozenset({"hanim", "bey", "beyefendi", "hanimefendi"})
+#: a line that is one name, maybe after a dash or slash ("/Anna", "-- Jan", "Maria")
+_NAME_LINE = re.compile(
+    r"^(?P<pre>[ \t]*(?:(?:--|—|–|-|~|/)[ \t]*)?)(?P<name>\p{Lu}[\p{Ll}\p{M}]+(?:-\p{Lu}[\p{Ll}\p{M}]+)?)"
+    r"[ \t]*[.,!]?[ \t]*$",
+    re.MULTILINE,
+)
+#: closings that _SIGN_RE lacks: abbreviations, "sent from my phone" lines in many languages
+_CLOSING_LINE = re.compile(
+    r"^[ \t]*(?:mfg|lg|vg|mvh|mvg|pozdr|pozdrawiam|saludos|best|cheers|regards|br|thx|thanks|"
+    r"groetjes|groet|gr|hilsen|hilsner|terveisin|saygılar|saygilar|cordialmente|cordialement|"
+    r"atenciosamente|abraços|saluti|ciao)\b.*$"
+    r"|^.*\b(?:iphone|ipad|android|phone|telefon|mobil|mobile|móvil|movil|celular|smartphone|"
+    r"galaxy|gönderildi|gonderildi|lähetetty)\S*[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
+
 #: honorifics: every language's, plus the bare words of :data:`TITLES`; "m." (French) is special
 #: (not after a word, a dot or a slash: "5 m." is a length)
 _TITLE_WORDS = sorted(
@@ -159,6 +199,7 @@ class NameRecognizer(_Base):
         language beside the registered, language-blind one (whose findings it only adds to)."""
         super().__init__(name=name or (f"NameRecognizer[{language}]" if language else None))
         self.gaz = gazetteer() if language is None else gazetteer().for_language(language)
+        self.language = language
 
     def _accept(self, w: str, *, first_word: bool, mode: str) -> bool:
         """Whether ``w`` continues (or, ``first_word``, starts) a name after a cue of ``mode``.
@@ -277,6 +318,8 @@ class NameRecognizer(_Base):
                     if rest.strip(" \t.,!"):
                         continue
                 results.append(self._res("PERSON_NAME", span[0], span[1], score))
+        results.extend(self._greeting_names(text))
+        results.extend(self._signature_lines(text))
         for m in _CAP_RUN.finditer(text):
             results.extend(self._gazetteer_run(m.start(), m.group(), lower=False))
         for m in _LOWER_RUN.finditer(text):
@@ -344,4 +387,73 @@ class NameRecognizer(_Base):
                 i = names[-1] + 1
             else:
                 i += 1
+        return out
+
+    def _lone_first(self, w: str) -> bool:
+        """A single capitalised word that is a first name here: a gazetteer first name no stop
+        list of the conversation's language has, or one of that language's own first names
+        that no word of the language itself is (Danish "Per", not English "per")."""
+        g = self.gaz
+        if w.isupper() or fold_word(w) in g.function and not (self.language and g.is_own_first(w, self.language)):
+            return False
+        if g.is_first(w) and not g.is_stop(w):
+            return True
+        return bool(self.language) and g.is_own_first(w, self.language)
+
+    def _greeting_names(self, text: str) -> list[RecognizerResult]:
+        """A first name alone ending a greeting / thanks sentence ("Tak for din besked, Per.",
+        "Grazie, Luca!", "Hallo zusammen Türkan,", "Merhaba Ayşe Hanım,"), quoted lines too."""
+        out = []
+        folded = fold(text)
+        for m in _GREET_START.finditer(folded):
+            end = m.end()
+            stop = len(text)
+            for ch in ".!?\n":
+                k = text.find(ch, end)
+                if k != -1:
+                    stop = min(stop, k + 1)
+            seg_end = min(stop + 1, len(text))
+            for n in _GREET_NAME.finditer(text, end, seg_end):
+                name = n.group("name")
+                if n.start() > stop:
+                    break
+                lead = n.group("lead")
+                if "," not in lead:
+                    # no comma before it: a short greeting line ending with a comma or the line
+                    words = text[m.start():n.start("name")].split()
+                    tail = n.group("end")
+                    if len(words) > 4 or not (tail.strip(" \t").startswith(",") or n.end() >= len(text)
+                                              or text[n.end():n.end() + 1] == "\n"):
+                        continue
+                if not self._lone_first(name):
+                    continue
+                e = n.end("hon") if n.group("hon") else n.end("name")
+                out.append(self._res("PERSON_NAME", n.start("name"), e, 0.85))
+                break
+        return out
+
+    def _signature_lines(self, text: str) -> list[RecognizerResult]:
+        """A first name alone on its line under a closing ("MfG\\nGert", "Sent from my
+        phone\\nHeather", "Saaludos,\\nMaximiliano"), or ending its block ("/Anna", "-- Jan",
+        the last line of a message): a first name of the conversation's own language there."""
+        out = []
+        for m in _NAME_LINE.finditer(text):
+            name = m.group("name")
+            ls = m.start()
+            prev_end = ls - 1
+            prev = text[:max(prev_end, 0)].rsplit("\n", 1)[-1] if ls > 0 else ""
+            nxt = text[m.end() + 1:].split("\n", 1)[0] if m.end() < len(text) else ""
+            block_end = m.end() >= len(text.rstrip()) or not nxt.strip() or nxt.lstrip().startswith(">")
+            closing = bool(prev.strip()) and (
+                bool(_CLOSING_LINE.match(prev)) or prev.rstrip().endswith(",")
+                or bool(_SIGN_RE.search(fold(prev) + "\n")))
+            if closing and self._lone_first(name):
+                pass
+            elif block_end and (m.group("pre").strip() or prev.strip()) and self._lone_first(name):
+                pass
+            elif block_end and self.language and self.gaz.is_own_first(name, self.language):
+                pass
+            else:
+                continue
+            out.append(self._res("PERSON_NAME", m.start("name"), m.end("name"), 0.85))
         return out
