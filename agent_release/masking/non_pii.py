@@ -143,7 +143,8 @@ CONTACT_QUESTION = re.compile(
     r"endere|indirizzo|osoite|name|nombre|nom|prénom|vorname|nachname|nome|naam|imię|nazwisk|namn|navn|nimi|"
     r"ad[ıi]n[ıi]z)")
 #: a reply that is nothing but a code: its first token
-REPLY_CODE = re.compile(r"^[\s\W]{0,3}(?P<value>#?(?=[A-Z0-9/-]*\d)[A-Z0-9]+(?:[-/][A-Z0-9]+)*)(?![\w@])", re.I)
+REPLY_CODE = re.compile(r"^(?:[\s\W]|(?<!\w)(?:pues|bueno|eh|um|uh|so|ok|okay|sure|yes|sí|si|ja|oui|bon|euh|"
+                        r"então|tipo|allora|dus|nou|więc|tak|joo|öö|şey|yani|it's|es|c'est|é)(?!\w)){0,6}(?P<value>#?(?=[A-Z0-9/-]*\d)[A-Z0-9]+(?:[-/][A-Z0-9]+)*)(?![\w@])", re.I)
 
 
 def reply_reference(previous: str | None, text: str) -> tuple[int, int] | None:
@@ -196,6 +197,8 @@ BUILTIN: tuple[tuple[str, str, str], ...] = (
      _cue(_ORDER_CUES)),
     ("marketplace_order", "marketplace order numbers 3-7-7 digits (781-4966204-4721038)",
      r"\b\d{3}-\d{7}-\d{7}\b"),
+    ("amazon_asin", "Amazon product ids (ASIN): B0 + 8 letters/digits (B067571070, B0RR21SECL)",
+     r"\bB0[0-9A-Z]{8}\b"),
     ("ups_tracking", "UPS tracking numbers: 1Z + 16 letters/digits", r"(?i)\b1Z[0-9A-Z]{16}\b"),
     ("tracking_near_cue", "a tracking number (one token of 10-34 letters/digits, or USPS groups of 4) "
      "within 40 characters after a tracking/parcel cue or a carrier name in the same sentence, no digit "

@@ -503,7 +503,7 @@ ja tai mutta myös on oli ei väärin minun minä
 ve veya ama da de değil yanlış benim ben
 pues vale bueno este o sea ehm eh ehh em uh um uhm hmm mm öö ää äh öh øh dus nou tja nå siis joo
 cioè allora dunque tipo então né yani şey işte quoi genre ben bah alltså liksom altså typ więc no
-yyy eee mmm aaa hmm euh bon ııı iii
+yyy eee mmm aaa hmm euh bon ııı iii yeah yep yup nope like well right
 """.split())
 _CONTRACTION = _re.compile(r"\p{L}{1,3}['’]\p{Ll}")
 _NOT_POSTAL = _re.compile(r"(?i)mail|\bip\b|\bip-|correo|courriel|electr|élect|\bweb|\burl\b|\blink|\blien")
