@@ -89,3 +89,50 @@ def test_a_quoted_amount_and_date_stay_clear(rec):
 
 def test_a_quoted_order_id_line_and_tracking_number_stay_clear(rec):
     assert_clear(rec, "> > Order 12345\n> > Tracking 1Z999AA10123456784 shipped 2 days ago")
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_norwegian_street_without_a_known_street_word_is_masked_with_its_postcode_line(rec, depth):
+    text = _quote("Tel. +47 97 89 16 18\nHolmtoppen 5B\n5225 Linestrand", depth)
+    assert_masked(rec, text, "Holmtoppen 5B", "5225", "Linestrand")
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_danish_two_word_street_and_its_postcode_line_are_masked(rec, depth):
+    text = _quote("Send erstatningen til:\nSiam Allé 1\n4775 Jerslev\n\nTak,", depth)
+    assert_masked(rec, text, "Siam Allé 1", "4775", "Jerslev")
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_turkish_address_with_door_number_district_and_province_slash_is_masked(rec, depth):
+    text = _quote("Değişim ürününü şu adrese gönderin:\nAkar Sokak No: 49 D: 25 Odunpazarı\n26025 Odunpazarı/Eskişehir\n", depth)
+    assert_masked(rec, text, "Akar Sokak", "No: 49", "D: 25", "26025", "Odunpazarı/Eskişehir")
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_mexican_town_ending_in_lower_case_words_is_masked_up_to_its_state(rec, depth):
+    text = _quote("Dirección de entrega:\nAndador Farías 705 Interior 702\n28092-3570 San Jorge los altos, MOR\n", depth)
+    assert_masked(rec, text, "Andador Farías 705", "Interior 702", "28092-3570", "San Jorge los altos", "MOR")
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_brazilian_address_with_district_and_town_state_cep_line_is_masked(rec, depth):
+    text = _quote("Endereço - \nVia Campos, 387 - Renascença\nCastro Grande - RS, 93877-237\n", depth)
+    assert_masked(rec, text, "Via Campos, 387", "Renascença", "Castro Grande", "RS", "93877-237")
+
+
+def test_a_dutch_quoted_address_after_a_compound_label_is_masked(rec):
+    text = "> u kunt me bellen. Afleveradres:\n> Berendbaan 197\n> 9229 FN Zaamslag\n> \n> Verzonden"
+    assert_masked(rec, text, "Berendbaan 197", "9229 FN", "Zaamslag")
+
+
+def test_a_capitalised_word_and_number_without_a_postcode_after_it_stays_clear(rec):
+    assert_clear(rec, "Bestellung 12345 ist unterwegs, Paket 3 von 4.")
+
+
+def test_a_version_and_year_on_consecutive_lines_stay_clear(rec):
+    assert_clear(rec, "Version 14\nAndroid 14.2 since 2024")
+
+
+def test_a_product_name_with_a_model_number_stays_clear(rec):
+    assert_clear(rec, "My Galaxy S23, 128 GB, bought for 899 EUR.")

@@ -179,12 +179,18 @@ _POSTCODE = (
 _POSTCODE4 = r"(?:[A-Z]{1,2}-)?\d{4}(?![\w])"
 _PROVINCE = (
     r"(?:[ \t]*\((?:\p{Lu}{2}|\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}\p{Ll}+)?)\)|[ \t]*[/-][ \t]*[A-Z]{2}(?![\w])"
-    r"|,?[ \t]+\p{Lu}{2}(?=[ \t]*(?:$|[,.;:!?\n)])))"
+    r"|,?[ \t]+\p{Lu}{2}(?=[ \t]*(?:$|[,.;:!?\n)]))|,[ \t]*\p{Lu}{3,4}(?=[ \t]*(?:$|[,.;:!?\n)])))"
 )
 #: a US / MX state before the ZIP: "CA", "JAL", "Q. ROO", "N.L."
 _STATE_ABBR = r"(?:[A-Z]{2,4}|[A-Z]\.[ \t]?[A-Z]{1,4}\.?)"
 #: a town right after its postcode may open with a particle ("das Neves", "la Spezia")
-_TOWN = rf"(?:(?:da|das|de|do|dos|la|le|les|el|los|las|di|del)[ \t]+)?{_CITY}"
+#: ... and may end in lower-case words after a particle ("San Jorge los altos, MOR") or name
+#: its province after a slash ("Odunpazarı/Eskişehir", "Konak/İzmir")
+_TOWN = (
+    rf"(?:(?:da|das|de|do|dos|la|le|les|el|los|las|di|del)[ \t]+)?{_CITY}"
+    rf"(?:[ \t]+(?:los|las|de|del|la|el)[ \t]+\p{{Ll}}{{3,}}(?=[ \t]*(?:,|\(|\r?\n|$)))?"
+    rf"(?:[ \t]*/[ \t]*(?!\p{{Lu}}{{2}}(?![\p{{L}}])){_CITY})?"
+)
 _TSEP = rf"(?:[ \t]*[,;][ \t]*(?:{_NL})?|[ \t]*{_NL}|[ \t]+[-–|][ \t]+)"
 _TAIL_ANY = re.compile(
     # a district line first, sometimes: "Rua X, 13\nMangabeiras\n15736-819 Curitiba / PR"
@@ -196,7 +202,9 @@ _TAIL_ANY = re.compile(
     rf"(?:(?:{_TSEP}|[ \t]+){_POSTCODE}|{_TSEP}{_POSTCODE4})(?:[ \t]*,[ \t]*|{_SEP}|[ \t]+){_TOWN}{_PROVINCE}?"
     # town, then postcode: "Madrid, 28014", "Springfield, IL 62704", "Nueva Togo, HGO 40562-2415",
     # "London\nNW1 6XE"
-    rf"|{_TSEP}{_CITY}(?:,?[ \t]+|{_SEP})(?:{_STATE_ABBR}[ \t]+)?(?:{_POSTCODE}|{_UK_POST})"
+    # "Castro Grande - RS, 93877-237"
+    rf"|{_TSEP}{_CITY}(?:(?:,?[ \t]+|[ \t]*[-/][ \t]*){_STATE_ABBR}(?:[ \t]*,)?[ \t]+|,?[ \t]+|{_SEP})"
+    rf"(?:{_POSTCODE}|{_UK_POST})"
     # a postcode line of its own (UK): "\nNW1 6XE"
     rf"|{_TSEP}{_UK_POST})"
 )
@@ -206,6 +214,13 @@ _TOWN_AFTER_POSTCODE = re.compile(rf"(?:[ \t]*,[ \t]*|[ \t]+){_TOWN}{_PROVINCE}?
 #: a second bare number (Mexican "exterior interior": "Fuentes 224 538"), kept only with a tail
 _BARE_NUMBER = re.compile(r"[ \t]+\d{1,5}(?![\w])")
 _PROVINCE_AFTER = re.compile(_PROVINCE)
+#: a house number not followed by a Turkish door ("No: 49 D: 25": "49 D" is no "49D")
+_NUM_DOOR = _NUM.replace(r"(?![\p{L}])", r"(?![\p{L}:])")
+#: a street of any name: capitalised words, a house number (Turkish "No: 49 D: 25"), a district
+_GENERIC_STREET = (
+    rf"(?P<street>{_W}(?:[ \t]+(?:{_CONN}[ \t]+)?{_W}){{0,3}}),?[ \t]+(?:(?i:no|nr|n[º°o])\.?:?[ \t]*)?{_NUM_DOOR}(?![\d])"
+    rf"(?:[ \t]+(?:D|Daire|Kat)\.?:?[ \t]*\d{{1,4}}(?![\w]))?(?:[ \t]+{_WC}(?=[ \t]*(?:,|\r?\n)))?"
+)
 _MILITARY_LINE = r"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?:-\d{4})?(?![\w])"
 
 
@@ -245,6 +260,10 @@ def _address_patterns() -> list[tuple[str, object, float, tuple[str, ...] | None
         ("pt", rf"(?<![\w])(?:{ci.format(_PT_TYPES)}|{_PT_TYPES_CAP})[ \t]+(?:(?:de|da|do|das|dos)[ \t]+)?{_NAMESEQ},?[ \t]+(?:(?i:n[º°o]\.?)[ \t]*)?{_NUM}(?![\d]){_UNIT_PT}?{_TAIL_BR}?", 0.9),
         # number-less, but with a postcode + town after it: "chemin Carpentier\n26783 Saint-Aurore"
         ("tail", rf"(?<![\w])(?:{ci.format(_FR_TYPES)}|{ci.format(_ES_TYPES)}|{_ES_VIA}|{_IT_TYPES_CAP}|{ci.format(_IT_TYPES_LOWER)}|{ci.format(_PT_TYPES)}|{_PT_TYPES_CAP}|{ci.format(_PL_TYPES)})[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?(?=\p{{Lu}}|(?:d|l|dell|dall|sull|nell)['’]){_NAMESEQ_APOS}", 0.85),
+        # any capitalised street name and number, counted only with a postcode + town after it
+        # (streets without a known street word: "Holmtoppen 5B\n5225 Linestrand", "Siam Allé 1",
+        # "Akar Sokak No: 49 D: 25 Odunpazarı\n26025 Odunpazarı/Eskişehir")
+        ("tail", rf"(?<![\w.,]){_GENERIC_STREET}", 0.85),
         # number-less street names with an unambiguous street word: "vivo en la Calle Mayor"
         ("any", rf"(?<![\w])(?:(?i:calle|avenida|rua|rue|avenue|boulevard|travessa|alameda|paseo|praça|praca|piazza))[ \t]+(?:{_CONN}[ \t]+|(?:d|l)['’])?{_NAMESEQ_APOS}", 0.6),
     ]
@@ -259,6 +278,7 @@ def _address_patterns() -> list[tuple[str, object, float, tuple[str, ...] | None
         _literals(_PL_TYPES), _literals(_PT_TYPES + "|vale|feira|lago|área|campo"),
         _literals("|".join((_FR_TYPES, _ES_TYPES, "via|vía|vial", _IT_TYPES, _PT_TYPES, "vale|feira|lago|área|campo",
                             _PL_TYPES))),
+        None,
         ("calle", "avenida", "rua", "rue", "avenue", "boulevard", "travessa", "alameda", "paseo", "praça", "praca",
          "piazza"),
     ]
