@@ -259,3 +259,32 @@ def test_a_spaced_polish_nrb_without_pl_is_masked_as_a_valid_account_and_a_wrong
     fake = masked[len("Przelew na "):len("Przelew na ") + 32]
     assert fake != "25 1240 4748 4425 5351 0735 0545" and [s.entity_type for s in spans] == ["IBAN_CODE"]
     assert cs.iban_ok("PL" + fake.replace(" ", "")), fake
+
+
+def test_a_dutch_bsn_is_found_by_its_11_proof_with_or_without_a_cue_and_order_numbers_stay():
+    from agent_release.masking import Masker
+
+    assert nid.nl_bsn_ok("111222333") and nid.nl_bsn_ok("1112.22.333") and not nid.nl_bsn_ok("111222334")
+    m = Masker(KEY)
+    for text, value in [("Mijn BSN is 111222333.", "111222333"),
+                        ("burgerservicenummer: 1112.22.333", "1112.22.333"),
+                        ("Hier is het nummer 123456782 voor de aanvraag.", "123456782")]:
+        masked, spans = m.mask_text(text, "nl-NL")
+        assert value not in masked and value.replace(" ", "") not in masked.replace(" ", ""), text
+        assert spans and all(s.entity_type == "NATIONAL_ID" for s in spans), (text, spans)
+        fake = masked[spans[0].start:spans[0].end]
+        assert nid.nl_bsn_ok(fake), (text, fake)
+    # after a BSN cue the format is enough (a mistyped check digit); masked whole, whatever its label
+    masked, spans = m.mask_text("BSN 111 222 334 (volgens de brief)", "nl-NL")
+    assert "111 222 334" not in masked and spans
+    # an order / tracking cue vetoes a bare run as a BSN (below the masker's 0.5 threshold)
+    text = "Uw bestelnummer is 123456782, trackingcode 123456782."
+    res = nid.NordicEtcIdRecognizer().analyze(text, ["NL_BSN"])
+    assert res and all(r.score < 0.5 for r in res if r.entity_type == "NL_BSN")
+
+
+def test_bsn_fakes_are_valid_and_consistent():
+    import random
+
+    fakes = {nid.fake_national_id("NL_BSN", "111222333", random.Random(i)) for i in range(20)}
+    assert all(f and nid.nl_bsn_ok(f) and len(f) == 9 for f in fakes) and len(fakes) > 10

@@ -68,7 +68,7 @@ _DOC_NETS_V4 = ("192.0.2", "198.51.100", "203.0.113")
 _EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 _NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"
 _NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"
-_MORE_NATIONAL_IDS = ("IT_CF", "PL_PESEL", "SE_PERSONNUMMER", "DK_CPR", "NO_FNR", "FI_HETU", "TR_TCKN")
+_MORE_NATIONAL_IDS = ("IT_CF", "PL_PESEL", "SE_PERSONNUMMER", "DK_CPR", "NO_FNR", "FI_HETU", "TR_TCKN", "NL_BSN")
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’]*|\d+|\W+?", re.UNICODE)
 _EMAIL_PART = re.compile(r"[^\W\d_]+|\d+|[^\w]|_", re.UNICODE)

@@ -28,6 +28,7 @@ TYPE_MAP: dict[str, str] = {
     "BR_CPF": pii.NATIONAL_ID, "UK_NINO": pii.NATIONAL_ID, "MX_CURP": pii.NATIONAL_ID,
     "IT_CF": pii.NATIONAL_ID, "PL_PESEL": pii.NATIONAL_ID, "SE_PERSONNUMMER": pii.NATIONAL_ID,
     "DK_CPR": pii.NATIONAL_ID, "NO_FNR": pii.NATIONAL_ID, "FI_HETU": pii.NATIONAL_ID, "TR_TCKN": pii.NATIONAL_ID,
+    "NL_BSN": pii.NATIONAL_ID,
     "PL_NRB": pii.IBAN_CODE,  # a Polish domestic account number (masking/national_ids.py)
 }
 
