@@ -95,6 +95,11 @@ def staged_masked_conversations(
         f"{day}: masked {stats.conversations} conversations, {stats.messages} messages at {rate:.0f} msg/s "
         f"on {stats.workers} worker process(es); staged, published only once the blocking checks pass"
     )
+    fallback = dict(sorted(stats.fallback_locales.items()))
+    if fallback:
+        context.log.warning(
+            f"{day}: {sum(fallback.values())} conversation(s) in locales without their own support were masked "
+            f"with the broadest recognizers (every language's cues, international phone numbers): {fallback}")
     # No text preview here: the staged day is unchecked (the publish step shows one).
     return dg.MaterializeResult(
         metadata={
@@ -109,6 +114,9 @@ def staged_masked_conversations(
             "seconds": round(stats.seconds, 2),
             "hmac_key": "DEMO key (documented, not secret)" if using_demo_key() else "from AGENT_RELEASE_HMAC_KEY",
             "staged_sha256": file_digest(staged),
+            # locale tags without their own support: masked with the broadest recognizers, said here
+            "fallback_locales": dg.MetadataValue.json(fallback),
+            "fallback_conversations": sum(fallback.values()),
         }
     )
 
