@@ -99,6 +99,12 @@ NEGATIVE = [
     ("en-US", "Dear customer,\nyour Apple iPhone is ready.\nSupport"),
     ("de-DE", "Hallo,\nmein Paket fehlt.\n\nDanke"),
     ("en-GB", "Hello,\nthe order was placed in May.\nJune"),
+    # places, brands and products that some locale's name list has, alone on a line
+    ("en-US", "My order is late.\n\nLondon"),
+    ("en-GB", "Thanks for the tracking link, China."),
+    ("de-DE", "Hallo,\nder Laptop ist kaputt.\nGrüße\nDell"),
+    ("fi-FI", "Liittymä ei toimi.\n\nTelia"),
+    ("fr-FR", "Mon forfait ne marche pas.\n\nOrange"),
 ]
 
 

@@ -308,6 +308,32 @@ iban dni nie nif cpf ssn nir curp nino pin sku otp cvv bsn pesel nip personnumme
 """.split()
 
 
+#: Places, brands, products and common words that some locale's name list has ("London",
+#: "China", "Alexa", "Mercedes", "Orange", "Dell"): no name when they stand alone — ending a
+#: greeting sentence or on a signature line — whatever the list says (a full name still counts)
+LONE_NOT_NAMES = frozenset(fold_word(w) for w in """
+paris london china japan germany france spain italy england ireland scotland wales poland
+sweden norway denmark finland turkey portugal brazil mexico holland america europe asia africa
+berlin madrid roma rome milano milan napoli torino firenze venezia melbourne
+dublin york boston houston denver phoenix orlando chicago seattle atlanta vegas
+lima quito bogota caracas havana lisboa lisbon porto oslo bergen stockholm malmo
+goteborg kobenhavn aarhus helsinki espoo tampere istanbul ankara izmir antalya bursa warszawa
+krakow gdansk wroclaw poznan amsterdam rotterdam utrecht haag brussel brussels antwerpen wien
+zurich geneva geneve munchen hamburg koln frankfurt stuttgart dusseldorf leipzig dresden lyon
+marseille toulouse bordeaux lille nantes strasbourg sevilla valencia bilbao malaga
+barcelona florida indiana nevada
+alexa siri cortana echo kindle safari chrome firefox opera edge outlook gmail hotmail
+porsche tesla jaguar ferrari lamborghini fiat renault peugeot citroen skoda opel
+volvo audi bmw toyota honda mazda nissan lexus kia hyundai seat dacia
+zara mango lidl aldi ikea primark asos shein temu bol coolblue allegro trendyol hepsiburada
+orange vodafone telia telenor telekom movistar vivo claro oi turkcell nokia
+dell bose marshall sony canon nikon lenovo asus acer huawei xiaomi oppo philips bosch
+miele siemens dyson garmin fitbit polar suunto jabra pixel galaxy surface xbox playstation
+nintendo switch roku sonos logitech razer corsair intel nvidia
+mille apple pepper winter spring april may june august
+""".split())
+
+
 @dataclass(frozen=True)
 class Gazetteer:
     """Folded first names / surnames. Names that are also function words or months ("Julio",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import regex as re
 from presidio_analyzer import RecognizerResult
 
-from agent_release.masking.gazetteer import CUES, PARTICLES, TITLES, gazetteer
+from agent_release.masking.gazetteer import CUES, LONE_NOT_NAMES, PARTICLES, TITLES, gazetteer
 from agent_release.masking.recognizers import _Base
 from agent_release.masking.textutil import fold, fold_word
 
@@ -312,6 +312,8 @@ class NameRecognizer(_Base):
                 span = self._words_from(text, m.end(), mode=mode)
                 if not span:
                     continue
+                if mode in ("signature", "weak") and fold_word(text[span[0]:span[1]]) in LONE_NOT_NAMES:
+                    continue  # "Grüße\nDell", "Thanks Orange": a brand or place alone
                 if mode == "signature" and not self.gaz.is_name(text[span[0]:span[1]].split()[0]):
                     # an unknown word after a closing is a name only if it is the whole line
                     rest = text[span[1]:].split("\n", 1)[0]
@@ -394,7 +396,9 @@ class NameRecognizer(_Base):
         list of the conversation's language has, or one of that language's own first names
         that no word of the language itself is (Danish "Per", not English "per")."""
         g = self.gaz
-        if w.isupper() or fold_word(w) in g.function and not (self.language and g.is_own_first(w, self.language)):
+        if w.isupper() or any(p in LONE_NOT_NAMES for p in fold_word(w).split("-")):
+            return False
+        if fold_word(w) in g.function and not (self.language and g.is_own_first(w, self.language)):
             return False
         if g.is_first(w) and not g.is_stop(w):
             return True
@@ -449,9 +453,10 @@ class NameRecognizer(_Base):
                 or bool(_SIGN_RE.search(fold(prev) + "\n")))
             if closing and self._lone_first(name):
                 pass
-            elif block_end and (m.group("pre").strip() or prev.strip()) and self._lone_first(name):
+            elif block_end and m.group("pre").strip() and self._lone_first(name):
                 pass
-            elif block_end and self.language and self.gaz.is_own_first(name, self.language):
+            elif block_end and self._lone_first(name) and (
+                    self.gaz.supported.is_first(name) or self.language and self.gaz.is_own_first(name, self.language)):
                 pass
             else:
                 continue
