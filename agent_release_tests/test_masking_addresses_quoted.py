@@ -136,3 +136,35 @@ def test_a_version_and_year_on_consecutive_lines_stay_clear(rec):
 
 def test_a_product_name_with_a_model_number_stays_clear(rec):
     assert_clear(rec, "My Galaxy S23, 128 GB, bought for 899 EUR.")
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("vivo en avenida de curro salvà 6 puerta 3, 32782 castellón",
+     ("avenida de curro salvà 6", "puerta 3", "32782", "castellón")),
+    ("jeg bor på mandalsvej 283, 3599 rønnede", ("mandalsvej 283", "3599", "rønnede")),
+    ("het moet naar jaysonsteeg 265, 3072 qa rouveen", ("jaysonsteeg 265", "3072 qa", "rouveen")),
+    ("leveransadressen är aspgatan 251, 607 39 norrköping", ("aspgatan 251", "607 39", "norrköping")),
+    ("adres dostawy to aleja wczasowa 95, 34-685 kętrzyn", ("aleja wczasowa 95", "34-685", "kętrzyn")),
+    ("teslimat adresi şener caddesi no:197/6, 34710 kadıköy/istanbul",
+     ("şener caddesi", "no:197/6", "34710", "kadıköy/istanbul")),
+    ("i live at 8666 king turnpike apt. 140, fuentesshire, mt 59457",
+     ("8666 king turnpike", "apt. 140", "fuentesshire", "mt 59457")),
+    ("abito in borgo monica, 25, 13891 cazzano di tramigna (bo)",
+     ("borgo monica, 25", "13891", "cazzano di tramigna", "(bo)")),
+])
+def test_an_address_typed_in_lower_case_is_masked_down_to_its_town(rec, text, parts):
+    assert_masked(rec, text, *parts)
+
+
+def test_a_lower_case_town_does_not_take_the_verb_after_it(rec):
+    text = "es soll an bärergasse 46/22, 13427 calw gehen"
+    assert_masked(rec, text, "bärergasse 46/22", "13427", "calw")
+    assert all("gehen" not in text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))
+
+
+def test_a_count_and_a_year_in_lower_case_stay_clear(rec):
+    assert_clear(rec, "it took 3 days, 2024 was a bad year for deliveries")
+
+
+def test_a_page_number_and_an_amount_in_lower_case_stay_clear(rec):
+    assert_clear(rec, "see page 12, 4500 euros were charged twice")

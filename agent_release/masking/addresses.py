@@ -221,6 +221,31 @@ _GENERIC_STREET = (
     rf"(?P<street>{_W}(?:[ \t]+(?:{_CONN}[ \t]+)?{_W}){{0,3}}),?[ \t]+(?:(?i:no|nr|n[º°o])\.?:?[ \t]*)?{_NUM_DOOR}(?![\d])"
     rf"(?:[ \t]+(?:D|Daire|Kat)\.?:?[ \t]*\d{{1,4}}(?![\w]))?(?:[ \t]+{_WC}(?=[ \t]*(?:,|\r?\n)))?"
 )
+#: addresses typed in lower case ("vivo en avenida de curro salvà 6 puerta 3, 32782 castellón"):
+#: a street, then — required — ", postcode town" or ", town[, state] postcode"
+_LW = r"\p{L}[\p{L}\p{M}'’\-]*"
+_LC_TYPES = "|".join(sorted(set(
+    "|".join((_ES_TYPES, _IT_TYPES, _PT_TYPES, _PL_TYPES, "vale|feira|lago|área|campo")).split("|")), key=len, reverse=True))
+_TR_TYPES = r"bulvarı|bulvari|caddesi|cad\.|sokak|sokağı|sk\.|mahallesi|mah\."
+_LC_NO = r"(?:(?i:no|nr|n[º°o]|núm)\.?:?[ \t]*)?"
+_LC_POST = (
+    r"(?i:\d{5}-\d{3,4}|\d{5}|\d{4}[ \t]?(?!sa|sd|ss)[a-z]{2}|\d{4}|\d{2}-\d{3}|\d{3}[ \t]\d{2}"
+    r"|[a-z]{1,2}\d[a-z\d]?[ \t]*\d[a-z]{2})(?![\w])"
+)
+_LC_TOWN = rf"{_LW}(?:(?:[ \t]+|[ \t]*/[ \t]*){_LW}){{0,2}}"
+_LC_STREET = re.compile(
+    rf"(?<![\w.,])(?:"
+    rf"{_NUM},?[ \t]+(?i:{_FR_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}}"
+    rf"|{_NUM}[ \t]+{_LW}(?:[ \t]+{_LW}){{0,2}}[ \t]+(?i:{_en_suffixes()})(?![\w])\.?"
+    rf"|(?i:{_LC_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}},?[ \t]+{_LC_NO}{_NUM_DOOR}"
+    rf"|{_LW}[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}"
+    rf"|(?P<single>\p{{L}}[\p{{L}}\p{{M}}'’\-]{{4,}})[ \t]+{_NUM_DOOR})(?![\d])"
+)
+_LC_TAIL = re.compile(
+    rf"(?:[ \t]+\d{{1,5}}(?![\w]))?(?:[ \t]*-[ \t]*{_LW}(?:[ \t]+{_LW}){{0,2}})?[ \t]*,[ \t]*(?:"
+    rf"{_LC_POST}[ \t]+{_LC_TOWN}(?:[ \t]*\({_LW}\)|[ \t]*,[ \t]*(?i:[a-z]\.[ \t]?[a-z]{{2,4}}|[a-z]{{2,4}})(?![\w]))?"
+    rf"|{_LC_TOWN}(?:[ \t]*[-,][ \t]*(?i:[a-z]{{2}}))?[ \t]*,?[ \t]+{_LC_POST})"
+)
 _MILITARY_LINE = r"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?:-\d{4})?(?![\w])"
 
 
@@ -335,6 +360,28 @@ class AddressRecognizer(_Base):
                 s, e = m.start(), _trim_end(text, m.start(), e)
                 if e - s >= 6:
                     out.append(self._res("STREET_ADDRESS", s, e, max(score, 0.85) if extended else score))
+        if digits:
+            out.extend(self._lower_case(text, g))
+        return out
+
+    def _lower_case(self, text, g):
+        """Addresses typed without capitals: a street, its units, and a ", postcode town" tail
+        (required); a street of one word only when that word is no common word."""
+        out = []
+        for m in _LC_STREET.finditer(text):
+            single = m.group("single")
+            if single is not None and (g.is_stop(single) or _COUNTED.match(text, m.end())):
+                continue
+            t = _LC_TAIL.match(text, _units(text, m.end()))
+            if t is None:
+                continue
+            e = t.end()
+            while True:  # a town's words run on into the sentence: "13427 calw gehen"
+                last = re.search(r"[ \t]+(\p{L}+)$", text[m.start():e])
+                if last is None or not g.is_stop(last.group(1)):
+                    break
+                e -= len(last.group())
+            out.append(self._res("STREET_ADDRESS", m.start(), _trim_end(text, m.start(), e), 0.85))
         return out
 
 
@@ -348,15 +395,21 @@ _COUNTED = re.compile(
 )
 
 
-def _extend(text: str, e: int) -> tuple[int, bool]:
-    """``e`` moved over the units, postcode + town and province that follow a street; whether
-    a postcode/town tail was taken in."""
-    tail = False
+def _units(text: str, e: int) -> int:
+    """``e`` moved over up to two units after a street ("Apt 4", "piso 3", "lgh 1102")."""
     for _ in range(2):
         u = _UNIT_ANY.match(text, e)
         if u is None:
             break
         e = u.end()
+    return e
+
+
+def _extend(text: str, e: int) -> tuple[int, bool]:
+    """``e`` moved over the units, postcode + town and province that follow a street; whether
+    a postcode/town tail was taken in."""
+    tail = False
+    e = _units(text, e)
     t = _TAIL_ANY.match(text, e)
     if t is None:
         b = _BARE_NUMBER.match(text, e)
