@@ -168,3 +168,40 @@ def test_a_count_and_a_year_in_lower_case_stay_clear(rec):
 
 def test_a_page_number_and_an_amount_in_lower_case_stay_clear(rec):
     assert_clear(rec, "see page 12, 4500 euros were charged twice")
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("Name: Jan\nAddress: 12 High Street\nPostcode: SW1A 1AA\nCity: London\nPhone: 0123",
+     ("12 High Street", "SW1A 1AA", "London")),
+    ("Dirección: Calle Mayor 12\nCódigo postal: 28013\nCiudad: Madrid", ("Calle Mayor 12", "28013", "Madrid")),
+    ("Adresse : 12 rue de la Paix\nCode postal : 75002\nVille : Paris", ("12 rue de la Paix", "75002", "Paris")),
+    ("Straße: Hauptstraße 5\nPLZ: 10115\nOrt: Berlin", ("Hauptstraße 5", "10115", "Berlin")),
+    ("Endereço: Rua Augusta, 1500\nCEP: 01305-100\nCidade: São Paulo", ("Rua Augusta, 1500", "01305-100", "São Paulo")),
+    ("Indirizzo: Via Roma 12\nCAP: 00184\nCittà: Roma", ("Via Roma 12", "00184", "Roma")),
+    ("Adres: Kerkstraat 12\nPostcode: 1234 AB\nPlaats: Amsterdam", ("Kerkstraat 12", "1234 AB", "Amsterdam")),
+    ("Adres: ul. Długa 5/3\nKod pocztowy: 00-238\nMiejscowość: Warszawa", ("ul. Długa 5/3", "00-238", "Warszawa")),
+    ("Adress: Storgatan 1\nPostnummer: 111 22\nOrt: Stockholm", ("Storgatan 1", "111 22", "Stockholm")),
+])
+def test_a_pasted_form_block_masks_the_value_after_each_address_postcode_and_town_label(rec, text, parts):
+    assert_masked(rec, text, *parts)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_a_form_address_value_on_the_lines_after_an_empty_label_is_masked(rec, depth):
+    text = _quote("E-mail - x@y.dk\nAdresse - \nEmdrup Kærstræde 253\n9883 Rødekro\nFødselsdato - 1953-11-04", depth)
+    assert_masked(rec, text, "Emdrup Kærstræde 253", "9883", "Rødekro")
+    assert all("1953" not in text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))
+
+
+def test_an_email_address_and_ip_address_label_are_no_postal_address(rec):
+    assert_clear(rec, "E-mail address: anna@example.com\nIP address: 10.0.0.1")
+
+
+def test_an_order_and_amount_form_block_stays_clear(rec):
+    assert_clear(rec, "Order: 12345\nTotal: 45,90 €\nDate: 12/03/2025\nProduct: Galaxy S23 128 GB")
+
+
+def test_an_inline_address_label_value_stops_at_the_end_of_its_sentence(rec):
+    text = "Danke. Anschrift: Hauptstr. 5, 10115 Berlin. Bitte schnell liefern"
+    assert_masked(rec, text, "Hauptstr. 5", "10115", "Berlin")
+    assert all("liefern" not in text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))

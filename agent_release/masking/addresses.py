@@ -246,6 +246,36 @@ _LC_TAIL = re.compile(
     rf"{_LC_POST}[ \t]+{_LC_TOWN}(?:[ \t]*\({_LW}\)|[ \t]*,[ \t]*(?i:[a-z]\.[ \t]?[a-z]{{2,4}}|[a-z]{{2,4}})(?![\w]))?"
     rf"|{_LC_TOWN}(?:[ \t]*[-,][ \t]*(?i:[a-z]{{2}}))?[ \t]*,?[ \t]+{_LC_POST})"
 )
+#: pasted form fields: "Address: …", "Postcode: …", "City: …" in the supported languages; the
+#: value after the label is masked (an address or street value needs a digit, a postcode value
+#: is one, a town value is a few words without digits)
+_LABEL_START = r"(?:^|(?<=\n)|(?<=[.!?][ \t]))(?:[ \t]*>)*[ \t]*"
+_LABEL_END = r"[ \t]*(?::|[ \t]-(?=[ \t]|$)|\t)[ \t]*"
+_ADDRESS_LABEL = re.compile(
+    _LABEL_START + r"(?i:(?!e-?mail|ip|mac|web|correo|courriel|url)(?:\p{L}+[ \t]+){0,2}\p{L}*"
+    r"(?:address|adresse|adress|adres|anschrift|osoite|indirizzo|endereço|endereco|dirección|direccion|"
+    r"domicilio|street|straße|strasse|calle|rue|rua|straat|ulica|gata|gatuadress)"
+    r"(?:[ \t]+(?:de|du|di|da|do|des|der|for|of)?[ \t]*\p{L}+){0,2})" + _LABEL_END,
+    re.M,
+)
+_POSTCODE_LABEL = re.compile(
+    _LABEL_START + r"(?i:post[ \t]?code|postal[ \t]+code|zip(?:[ \t]?code)?|c[óo]digo[ \t]+postal|code[ \t]+postal|"
+    r"plz|postleitzahl|cep|cap|kod[ \t]+pocztowy|postnummer|postinumero|posta[ \t]+kodu|c\.p\.)" + _LABEL_END
+    + r"(?=[\w -]{0,4}\d)(?P<value>[\w]{1,5}(?:[ \t-][\w]{1,5})?)(?![\w])",
+    re.M,
+)
+_TOWN_LABEL = re.compile(
+    _LABEL_START + r"(?i:city|town|ciudad|localidad|población|poblacion|ville|localité|localite|ort|wohnort|stadt|"
+    r"cidade|município|municipio|città|citta|comune|località|plaats|woonplaats|miejscowość|miasto|postort|"
+    r"kaupunki|postitoimipaikka|şehir|sehir)" + _LABEL_END
+    + rf"(?P<value>(?!\d){_CITY}(?:[ \t]*[/(,-][ \t]*{_CITY}\)?)?)[ \t]*(?=\r?\n|$)",
+    re.M,
+)
+#: one line of a form value; a line of its own that looks like the next label ends the value
+_VALUE_LINE = re.compile(r"[^\n]*")
+_SENTENCE_END = re.compile(r"(?<=\p{Ll}{3})[.!?][ \t]+(?=\p{Lu})")
+_NL_RE = re.compile(_NL)
+_NEXT_LABEL = re.compile(r"[^:\n]{1,30}(?::|[ \t]-(?:[ \t]|$)|\t)")
 _MILITARY_LINE = r"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?:-\d{4})?(?![\w])"
 
 
@@ -362,6 +392,41 @@ class AddressRecognizer(_Base):
                     out.append(self._res("STREET_ADDRESS", s, e, max(score, 0.85) if extended else score))
         if digits:
             out.extend(self._lower_case(text, g))
+        out.extend(self._form_fields(text, low))
+        return out
+
+    def _form_fields(self, text, low):
+        """The values of pasted form fields: "Address: Holmsvingen 863, 0870 Hanssen", a value on
+        the lines after an empty "Adresse -", "PLZ: 10115", "City: Sainte-Aurore"."""
+        out = []
+        for pattern in (_POSTCODE_LABEL, _TOWN_LABEL):
+            for m in pattern.finditer(text):
+                out.append(self._res("STREET_ADDRESS", m.start("value"), m.end("value"), 0.85))
+        if not any(w in low for w in ("ad", "dir", "str", "rue", "rua", "ul", "gat", "osoite", "indirizzo", "endere", "anschrift", "calle")):
+            return out
+        for m in _ADDRESS_LABEL.finditer(text):
+            s = e = m.end()
+            line = _VALUE_LINE.match(text, s).group()
+            if line.strip():
+                e = s + len(line)
+                stop = _SENTENCE_END.search(line)  # "Adresse: Hauptstr. 5, 10115 Berlin. Danke"
+                if stop is not None:
+                    e = s + stop.start()
+            else:  # the value on the next lines, up to a blank line or the next label
+                pos = s + len(line)
+                for _ in range(4):
+                    nl = _NL_RE.match(text, pos)
+                    if nl is None:
+                        break
+                    nxt = _VALUE_LINE.match(text, nl.end()).group()
+                    if not nxt.strip() or _NEXT_LABEL.match(nxt) or len(nxt) > 70:
+                        break
+                    if s == m.end():
+                        s = nl.end()
+                    pos = e = nl.end() + len(nxt)
+            value = text[s:e]
+            if e > s and re.search(r"\d", value) and re.search(r"\p{L}{2}", value) and "@" not in value and len(value) <= 160:
+                out.append(self._res("STREET_ADDRESS", s, _trim_end(text, s, e), 0.85))
         return out
 
     def _lower_case(self, text, g):
