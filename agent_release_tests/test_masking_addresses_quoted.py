@@ -205,3 +205,29 @@ def test_an_inline_address_label_value_stops_at_the_end_of_its_sentence(rec):
     text = "Danke. Anschrift: Hauptstr. 5, 10115 Berlin. Bitte schnell liefern"
     assert_masked(rec, text, "Hauptstr. 5", "10115", "Berlin")
     assert all("liefern" not in text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("neue adresse:\nsusana-martin-straße 6/1\n69607 stuttgart", ("susana-martin-straße 6/1", "69607", "stuttgart")),
+    ("uusi osoite:\norapihlajapolku 41\n74727 laihia", ("orapihlajapolku 41", "74727", "laihia")),
+    ("jeg bor på himmerlands allé 814, 4876 maribo", ("himmerlands allé 814", "4876", "maribo")),
+    ("osoitteeni on\nBirger Kaipiaisen tie 599\n60141 Koski Tl. syntymäaikani on", ("Birger Kaipiaisen tie 599", "60141", "Koski Tl")),
+])
+def test_a_lower_case_or_separate_word_street_on_its_own_line_takes_the_postcode_line(rec, text, parts):
+    assert_masked(rec, text, *parts)
+
+
+def test_a_british_address_after_a_studio_unit_without_a_known_street_word_is_masked(rec):
+    text = "it should go to Studio 14A 159 Fletcher Ginnel, Thompsonhaven, G7F 0FP instead."
+    assert_masked(rec, text, "159 Fletcher Ginnel", "Thompsonhaven", "G7F 0FP")
+
+
+def test_an_italian_town_of_five_words_is_masked_whole(rec):
+    text = "abito in Piazza Ariasso, 6, 40012 Ricco' Del Golfo Di Spezia (VE)\n\nGrazie,"
+    assert_masked(rec, text, "Piazza Ariasso, 6", "40012", "Ricco' Del Golfo Di Spezia", "(VE)")
+
+
+def test_a_brazilian_town_of_four_words_before_its_state_and_cep_is_masked(rec):
+    text = "deveria ir para Estrada Albuquerque, 94 - Jaraguá, da Rosa da Serra - PE, 85308-826. O pedido #870890 saiu"
+    assert_masked(rec, text, "Estrada Albuquerque, 94", "Jaraguá", "da Rosa da Serra", "PE", "85308-826")
+    assert all("870890" not in text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))

@@ -148,7 +148,7 @@ _CITY_CONN = (
 _WC_CITY = rf"{_WC}(?:\.-?\p{{Lu}}[\p{{L}}\p{{M}}'’\-]*)?"  # ... "St.-Jacobiparochie"
 _CITY = (
     rf"(?:['’]s-)?{_WC_CITY}(?:(?:[ \t]+(?:{_CITY_CONN}[ \t]+){{0,2}}|\.?[ \t]+|[ \t]+(?:nell|dell|sull|d|l)['’])"
-    rf"{_WC_CITY}){{0,3}}"
+    rf"{_WC_CITY}){{0,4}}"
 )
 #: a line break inside one address, with the quote prefix of a quoted e-mail reply at the next
 #: line's start ("\n> ", "\n> > ", "\n>> ")
@@ -218,31 +218,35 @@ _PROVINCE_AFTER = re.compile(_PROVINCE)
 _NUM_DOOR = _NUM.replace(r"(?![\p{L}])", r"(?![\p{L}:])")
 #: a street of any name: capitalised words, a house number (Turkish "No: 49 D: 25"), a district
 _GENERIC_STREET = (
-    rf"(?P<street>{_W}(?:[ \t]+(?:{_CONN}[ \t]+)?{_W}){{0,3}}),?[ \t]+(?:(?i:no|nr|n[º°o])\.?:?[ \t]*)?{_NUM_DOOR}(?![\d])"
-    rf"(?:[ \t]+(?:D|Daire|Kat)\.?:?[ \t]*\d{{1,4}}(?![\w]))?(?:[ \t]+{_WC}(?=[ \t]*(?:,|\r?\n)))?"
+    rf"(?:{_NUM}[ \t]+{_W}(?:[ \t]+{_W}){{1,3}}(?=[ \t]*(?:,|\r?\n))|(?P<street>{_W}(?:[ \t]+(?:{_CONN}[ \t]+)?{_W}){{0,3}}),?[ \t]+(?:(?i:no|nr|n[º°o])\.?:?[ \t]*)?{_NUM_DOOR}(?![\d])"
+    rf"(?:[ \t]+(?:D|Daire|Kat)\.?:?[ \t]*\d{{1,4}}(?![\w]))?(?:[ \t]+{_WC}(?=[ \t]*(?:,|\r?\n)))?)"
 )
 #: addresses typed in lower case ("vivo en avenida de curro salvà 6 puerta 3, 32782 castellón"):
 #: a street, then — required — ", postcode town" or ", town[, state] postcode"
 _LW = r"\p{L}[\p{L}\p{M}'’\-]*"
 _LC_TYPES = "|".join(sorted(set(
     "|".join((_ES_TYPES, _IT_TYPES, _PT_TYPES, _PL_TYPES, "vale|feira|lago|área|campo")).split("|")), key=len, reverse=True))
-_TR_TYPES = r"bulvarı|bulvari|caddesi|cad\.|sokak|sokağı|sk\.|mahallesi|mah\."
+#: street words after the street's name: Turkish, and separate Nordic / German / Dutch ones
+_TR_TYPES = (
+    r"bulvarı|bulvari|caddesi|cad\.|sokak|sokağı|sk\.|mahallesi|mah\.|allé|alle|allee|tie|vej|gade|"
+    r"veien|gata|gatan|vägen|väg|weg|straße|strasse|straat|laan|steeg"
+)
 _LC_NO = r"(?:(?i:no|nr|n[º°o]|núm)\.?:?[ \t]*)?"
 _LC_POST = (
     r"(?i:\d{5}-\d{3,4}|\d{5}|\d{4}[ \t]?(?!sa|sd|ss)[a-z]{2}|\d{4}|\d{2}-\d{3}|\d{3}[ \t]\d{2}"
     r"|[a-z]{1,2}\d[a-z\d]?[ \t]*\d[a-z]{2})(?![\w])"
 )
-_LC_TOWN = rf"{_LW}(?:(?:[ \t]+|[ \t]*/[ \t]*){_LW}){{0,2}}"
+_LC_TOWN = rf"{_LW}(?:(?:[ \t]+|[ \t]*/[ \t]*){_LW}){{0,3}}"
 _LC_STREET = re.compile(
     rf"(?<![\w.,])(?:"
     rf"{_NUM},?[ \t]+(?i:{_FR_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}}"
     rf"|{_NUM}[ \t]+{_LW}(?:[ \t]+{_LW}){{0,2}}[ \t]+(?i:{_en_suffixes()})(?![\w])\.?"
     rf"|(?i:{_LC_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}},?[ \t]+{_LC_NO}{_NUM_DOOR}"
-    rf"|{_LW}[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}"
+    rf"|{_LW}(?:[ \t]+{_LW})?[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}"
     rf"|(?P<single>\p{{L}}[\p{{L}}\p{{M}}'’\-]{{4,}})[ \t]+{_NUM_DOOR})(?![\d])"
 )
 _LC_TAIL = re.compile(
-    rf"(?:[ \t]+\d{{1,5}}(?![\w]))?(?:[ \t]*-[ \t]*{_LW}(?:[ \t]+{_LW}){{0,2}})?[ \t]*,[ \t]*(?:"
+    rf"(?:[ \t]+\d{{1,5}}(?![\w]))?(?:[ \t]*-[ \t]*{_LW}(?:[ \t]+{_LW}){{0,2}})?(?:[ \t]*,[ \t]*|[ \t]*{_NL})(?:"
     rf"{_LC_POST}[ \t]+{_LC_TOWN}(?:[ \t]*\({_LW}\)|[ \t]*,[ \t]*(?i:[a-z]\.[ \t]?[a-z]{{2,4}}|[a-z]{{2,4}})(?![\w]))?"
     rf"|{_LC_TOWN}(?:[ \t]*[-,][ \t]*(?i:[a-z]{{2}}))?[ \t]*,?[ \t]+{_LC_POST})"
 )
