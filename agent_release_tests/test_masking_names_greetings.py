@@ -68,6 +68,10 @@ POSITIVE = [
     ("nl-NL", "Mijn pakket is niet aangekomen.\n\nGroetjes,\nSanne", ["Sanne"]),
     ("it-IT", "Ho annullato l'ordine\n\nInviato da iPhone\nMelania", ["Melania"]),
     ("da-DK", "Hvor er min pakke?\n\nPer", ["Per"]),
+    ("da-DK", "Kære Åge, Jeg har oprettet sag #CS-252.", ["Åge"]),
+    ("pl-PL", "Dobry wieczór Tomasz,\n\nur. 17.04.1984", ["Tomasz"]),
+    # a lower-case own-language first name that is an English function word, before a surname
+    ("da-DK", "øh godmorgen mit navn er per andersen altså min ordre", ["per andersen"]),
 ]
 
 
@@ -105,6 +109,9 @@ NEGATIVE = [
     ("de-DE", "Hallo,\nder Laptop ist kaputt.\nGrüße\nDell"),
     ("fi-FI", "Liittymä ei toimi.\n\nTelia"),
     ("fr-FR", "Mon forfait ne marche pas.\n\nOrange"),
+    ("da-DK", "det koster 5 kr per styk, prisen er per stk"),
+    ("en-US", "Thanks, will check tomorrow."),
+    ("en-US", "Thanks, Amazon, for nothing."),
 ]
 
 

@@ -56,7 +56,7 @@ _GREET_STEMS = tuple(sorted({fold(w) for w in """
 thank thx hi hello hey hiya dear good morning greetings gracias hola buen buenas estimad querid
 merci bonjour bonsoir salut cher chere danke dank hallo liebe lieber sehr guten moin servus obrigad
 ola oi bom boa prezad grazie ciao salve buon gentil egregi bedankt hoi goede beste geachte dzięk
-dziek witam cześć czesc dzień dzien szanown tack hej hallå halla tak kære kaere takk hei kjære
+dziek witam cześć czesc dzień dzien dobry dobri szanown tack hej hallå halla tak kære kaere takk hei kjære
 kiitos moi terve hyvää hyvaa huomenta merhaba selam teşekkür tesekkur iyi sayın sayin değerli
 degerli sevgili günaydın gunaydin
 """.split()}, key=len, reverse=True))
@@ -69,7 +69,7 @@ _GREET_START = re.compile(
 _GREET_NAME = re.compile(
     r"(?P<lead>,[ \t]*|[ \t]+)(?P<name>\p{Lu}[\p{Ll}\p{M}]+(?:-\p{Lu}[\p{Ll}\p{M}]+)?)"
     r"(?:[ \t]+(?P<hon>Hanım|Hanim|Bey|Beyefendi|Hanımefendi))?"
-    r"(?P<end>[ \t]*(?:[.!?]+|,[ \t]*(?=\n|$)|(?=\n|$)))"
+    r"(?P<end>[ \t]*(?:[.!?]+|,[ \t]*(?=\n|$)|,|(?=\n|$)))"
 )
 #: Turkish honorifics written after the name ("Ayşe Hanım", "Mehmet Bey")
 _TR_HONORIFICS = frozenset({"hanim", "bey", "beyefendi", "hanimefendi"})
@@ -278,8 +278,10 @@ class NameRecognizer(_Base):
                 # an ambiguous lower-case first name right before a surname ("sono marco rossi":
                 # "marco" is Portuguese for March), never a function word ("for the carrier")
                 g = self.gaz.core
+                # "mit navn er per andersen": Danish "per" is a function word in English only
+                own = bool(self.language) and self.gaz.is_own_first(w, self.language)
                 if not (not words and mode in ("weak", "strong") and w.islower() and g.is_first(w)
-                        and not g.is_function(w) and we == m.end() and self._surname_follows(text, we)):
+                        and (not g.is_function(w) or own) and we == m.end() and self._surname_follows(text, we)):
                     break
             words.append((ws, we))
             i = we
@@ -421,8 +423,7 @@ class NameRecognizer(_Base):
                 name = n.group("name")
                 if n.start() > stop:
                     break
-                lead = n.group("lead")
-                if "," not in lead:
+                if not text[:n.start("name")].rstrip(" \t").endswith(","):
                     # no comma before it: a short greeting line ending with a comma or the line
                     words = text[m.start():n.start("name")].split()
                     tail = n.group("end")
