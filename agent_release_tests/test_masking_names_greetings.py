@@ -47,6 +47,7 @@ POSITIVE = [
     ("de-DE", "Danke für Ihre Nachricht, Ekkehard. Der Ersatz geht heute raus.", ["Ekkehard"]),
     ("de-DE", "Hallo zusammen Türkan,\n\nmeine Bestellung fehlt.", ["Türkan"]),
     ("en-US", "Thanks for reaching out, Shannon. I can see a charge on your card.", ["Shannon"]),
+    ("es-MX", "Qué tal Vanesa,\n\nmi fecha de nacimiento es 1990-01-01", ["Vanesa"]),
     ("es-ES", "Hola equipo Candela,\n\nmi pedido no ha llegado.", ["Candela"]),
     ("fr-FR", "Merci pour votre message, Laure. Merci de mettre à jour l'application.", ["Laure"]),
     ("pt-BR", "Obrigado pelo contato, Julia. Vejo uma cobrança no seu cartão.", ["Julia"]),
@@ -112,6 +113,7 @@ NEGATIVE = [
     ("da-DK", "det koster 5 kr per styk, prisen er per stk"),
     ("en-US", "Thanks, will check tomorrow."),
     ("en-US", "Thanks, Amazon, for nothing."),
+    ("es-ES", "Que tal, Correos no ha llegado."),
 ]
 
 

@@ -59,7 +59,7 @@ ola oi bom boa prezad grazie ciao salve buon gentil egregi bedankt hoi goede bes
 dziek witam cześć czesc dzień dzien dobry dobri szanown tack hej hallå halla tak kære kaere takk hei kjære
 kiitos moi terve hyvää hyvaa huomenta merhaba selam teşekkür tesekkur iyi sayın sayin değerli
 degerli sevgili günaydın gunaydin
-""".split()}, key=len, reverse=True))
+""".split()} | {"que tal", "qual e", "qual é"}, key=len, reverse=True))
 _GREET_START = re.compile(
     r"(?:^|(?<=[.!?]))[ \t>]*(?:" + "|".join(re.escape(s) for s in _GREET_STEMS) + r")[\p{L}\p{M}'’]*(?![\w])",
     re.MULTILINE,
@@ -183,6 +183,14 @@ class NameRecognizer(_Base):
       allowed between them ("Lucía Pérez García", "Pieter van der Berg", "PEDRO GARCÍA") — 0.8;
       all lower-case ("lucía pérez") — 0.7, only with unambiguous names of the supported
       locales' own name lists (:attr:`Gazetteer.supported`).
+
+    - a first name alone ending a greeting / thanks sentence ("Tak for din besked, Per.",
+      "Hallo zusammen Türkan,", "Merhaba Ayşe Hanım,": a Turkish honorific after it joins the
+      span) or alone on a line under a closing ("MfG\\nGert", "Sent from my phone\\nHeather"),
+      after a dash or slash ("/Anna", "-- Jan"), or ending a message — 0.85; never a place,
+      brand or product (:data:`~agent_release.masking.gazetteer.LONE_NOT_NAMES`), and on a
+      message's last line only a first name of a supported locale or of the conversation's
+      own language (:meth:`Gazetteer.is_own_first`: Danish "Per" is no English "per").
 
     Verbs and pronouns of self-introductions ("ben", "sono", "jestem") are stop words: never a
     name on their own, never part of a lower-case name. A capitalised one that opens a span in a
