@@ -231,3 +231,30 @@ def test_a_brazilian_town_of_four_words_before_its_state_and_cep_is_masked(rec):
     text = "deveria ir para Estrada Albuquerque, 94 - Jaraguá, da Rosa da Serra - PE, 85308-826. O pedido #870890 saiu"
     assert_masked(rec, text, "Estrada Albuquerque, 94", "Jaraguá", "da Rosa da Serra", "PE", "85308-826")
     assert all("870890" not in text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))
+
+
+def _masked_text(rec, text: str) -> str:
+    return " ".join(text[r.start:r.end] for r in rec.analyze(text, ["STREET_ADDRESS"]))
+
+
+def test_a_town_does_not_run_on_into_the_next_sentence_after_its_full_stop(rec):
+    text = "Die Lieferung geht an Matthäiweg 983, 97938 Ludwigslust. Aktualisieren Sie bitte die App"
+    assert_masked(rec, text, "Matthäiweg 983", "97938", "Ludwigslust")
+    assert "Aktualisieren" not in _masked_text(rec, text)
+
+
+def test_a_capitalised_town_does_not_take_the_lower_case_verb_after_it(rec):
+    text = "Das Paket wird an Matthäiweg 983, 97938 Ludwigslust umgeleitet"
+    assert_masked(rec, text, "Matthäiweg 983", "97938", "Ludwigslust")
+    assert "umgeleitet" not in _masked_text(rec, text)
+
+
+def test_the_common_word_before_a_street_of_any_name_stays_clear(rec):
+    text = "jeg bor på himmerlands allé 814, 4876 maribo"
+    assert "på" not in _masked_text(rec, text).split()
+
+
+def test_a_form_value_does_not_take_the_next_lower_case_line(rec):
+    text = "Adress:\nFabriksvägen 568\n796 16 Nyköping\nfödd 17 januari 1973, personnummer: 970421-3058"
+    assert_masked(rec, text, "Fabriksvägen 568", "796 16", "Nyköping")
+    assert "januari" not in _masked_text(rec, text)

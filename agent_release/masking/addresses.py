@@ -147,7 +147,7 @@ _CITY_CONN = (
 )
 _WC_CITY = rf"{_WC}(?:\.-?\p{{Lu}}[\p{{L}}\p{{M}}'’\-]*)?"  # ... "St.-Jacobiparochie"
 _CITY = (
-    rf"(?:['’]s-)?{_WC_CITY}(?:(?:[ \t]+(?:{_CITY_CONN}[ \t]+){{0,2}}|\.?[ \t]+|[ \t]+(?:nell|dell|sull|d|l)['’])"
+    rf"(?:['’]s-)?{_WC_CITY}(?:(?:[ \t]+(?:{_CITY_CONN}[ \t]+){{0,2}}|(?:(?<=(?<![\p{{L}}])\p{{Lu}}\p{{Ll}}{{0,2}})\.)?[ \t]+|[ \t]+(?:nell|dell|sull|d|l)['’])"
     rf"{_WC_CITY}){{0,4}}"
 )
 #: a line break inside one address, with the quote prefix of a quoted e-mail reply at the next
@@ -238,11 +238,11 @@ _LC_POST = (
 )
 _LC_TOWN = rf"{_LW}(?:(?:[ \t]+|[ \t]*/[ \t]*){_LW}){{0,3}}"
 _LC_STREET = re.compile(
-    rf"(?<![\w.,])(?:"
+    rf"(?<![\w.,'’])(?:"
     rf"{_NUM},?[ \t]+(?i:{_FR_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}}"
     rf"|{_NUM}[ \t]+{_LW}(?:[ \t]+{_LW}){{0,2}}[ \t]+(?i:{_en_suffixes()})(?![\w])\.?"
     rf"|(?i:{_LC_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}},?[ \t]+{_LC_NO}{_NUM_DOOR}"
-    rf"|{_LW}(?:[ \t]+{_LW})?[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}"
+    rf"|(?:{_WC}[ \t]+)?{_LW}[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}"
     rf"|(?P<single>\p{{L}}[\p{{L}}\p{{M}}'’\-]{{4,}})[ \t]+{_NUM_DOOR})(?![\d])"
 )
 _LC_TAIL = re.compile(
@@ -279,7 +279,7 @@ _TOWN_LABEL = re.compile(
 _VALUE_LINE = re.compile(r"[^\n]*")
 _SENTENCE_END = re.compile(r"(?<=\p{Ll}{3})[.!?][ \t]+(?=\p{Lu})")
 _NL_RE = re.compile(_NL)
-_NEXT_LABEL = re.compile(r"[^:\n]{1,30}(?::|[ \t]-(?:[ \t]|$)|\t)")
+_NEXT_LABEL = re.compile(r"[^:\n]{1,30}(?::|[ \t]-(?:[ \t]|$)|\t)|[^\n]*:|\p{Ll}")
 _MILITARY_LINE = r"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}(?:-\d{4})?(?![\w])"
 
 
@@ -391,7 +391,8 @@ class AddressRecognizer(_Base):
                     continue
                 if not has_tail and _COUNTED.match(text, m.end()):
                     continue  # "via Zoom 2 volte", "Paseo Marítimo 3 horas": a count, not a number
-                s, e = m.start(), _trim_end(text, m.start(), e)
+                s = _trim_start(text, m.start(), g) if _lang == "tail" else m.start()
+                e = _trim_end(text, s, e)
                 if e - s >= 6:
                     out.append(self._res("STREET_ADDRESS", s, e, max(score, 0.85) if extended else score))
         if digits:
@@ -445,12 +446,14 @@ class AddressRecognizer(_Base):
             if t is None:
                 continue
             e = t.end()
+            capitalised = any(w[:1].isupper() for w in text[m.start():e].split())
             while True:  # a town's words run on into the sentence: "13427 calw gehen"
                 last = re.search(r"[ \t]+(\p{L}+)$", text[m.start():e])
-                if last is None or not g.is_stop(last.group(1)):
+                if last is None or not (g.is_stop(last.group(1)) or capitalised and last.group(1).islower()):
                     break
                 e -= len(last.group())
-            out.append(self._res("STREET_ADDRESS", m.start(), _trim_end(text, m.start(), e), 0.85))
+            s = _trim_start(text, m.start(), g)
+            out.append(self._res("STREET_ADDRESS", s, _trim_end(text, s, e), 0.85))
         return out
 
 
@@ -495,6 +498,24 @@ def _extend(text: str, e: int) -> tuple[int, bool]:
     if p is not None and ("(" in p.group() or tail):
         e = p.end()
     return e, tail
+
+
+#: street words, never dropped from an address's start
+_STREET_WORDS = frozenset(_literals("|".join((
+    _ES_TYPES, _IT_TYPES, _PT_TYPES, _FR_TYPES, _PL_TYPES, _TR_TYPES, "vale|feira|lago|área|campo|via|vía")))) | frozenset(
+    w.lower() for w in _EN_SUFFIX_EXTRA)
+_FIRST_WORD = re.compile(r"(\p{L}[\p{L}\p{M}\-]*)[ \t]+(?=\S)")
+
+
+def _trim_start(text: str, s: int, g) -> int:
+    """``s`` moved past the common words a street of any name took in before it ("Paket Mansız
+    Caddesi No:238", "på himmerlands allé 814"), never past a street word."""
+    for _ in range(3):
+        w = _FIRST_WORD.match(text, s)
+        if w is None or w.group(1).lower() in _STREET_WORDS or not g.is_stop(w.group(1)):
+            break
+        s = w.end()
+    return s
 
 
 def _trim_end(text: str, s: int, e: int) -> int:
