@@ -258,3 +258,18 @@ def test_a_form_value_does_not_take_the_next_lower_case_line(rec):
     text = "Adress:\nFabriksvägen 568\n796 16 Nyköping\nfödd 17 januari 1973, personnummer: 970421-3058"
     assert_masked(rec, text, "Fabriksvägen 568", "796 16", "Nyköping")
     assert "januari" not in _masked_text(rec, text)
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("le colis doit aller 134 boulevard jules petit, 77488 daviddan",
+     ("134 boulevard jules petit", "77488", "daviddan")),
+    ("paczka ma iść na al. polna 888, 57-113 warszawa", ("al. polna 888", "57-113", "warszawa")),
+    ("i live at flat 5, taylor stravenue, lake susan ts65 2fs", ("flat 5", "taylor stravenue", "lake susan", "ts65 2fs")),
+    ("debería ir a vial lorenza marco 71, 05068 vizcaya", ("vial lorenza marco 71", "05068", "vizcaya")),
+    ("adresim alemdar sokak no: 105 d: 9 seyhan, 01005 seyhan/adana",
+     ("alemdar sokak", "no: 105", "d: 9", "01005", "seyhan/adana")),
+    ("> > Telefon: 0549 885 76 41\n> > Gül Caddesi No:222/18, 16115 Nilüfer/Bursa",
+     ("Gül Caddesi", "No:222/18", "16115", "Nilüfer/Bursa")),
+])
+def test_an_inline_address_is_masked_from_its_first_street_word_to_its_town(rec, text, parts):
+    assert_masked(rec, text, *parts)

@@ -225,7 +225,7 @@ _GENERIC_STREET = (
 #: a street, then — required — ", postcode town" or ", town[, state] postcode"
 _LW = r"\p{L}[\p{L}\p{M}'’\-]*"
 _LC_TYPES = "|".join(sorted(set(
-    "|".join((_ES_TYPES, _IT_TYPES, _PT_TYPES, _PL_TYPES, "vale|feira|lago|área|campo")).split("|")), key=len, reverse=True))
+    "|".join((_ES_TYPES, _IT_TYPES, _PT_TYPES, _PL_TYPES, "vale|feira|lago|área|campo|vial")).split("|")), key=len, reverse=True))
 #: street words after the street's name: Turkish, and separate Nordic / German / Dutch ones
 _TR_TYPES = (
     r"bulvarı|bulvari|caddesi|cad\.|sokak|sokağı|sk\.|mahallesi|mah\.|allé|alle|allee|tie|vej|gade|"
@@ -242,11 +242,12 @@ _LC_STREET = re.compile(
     rf"{_NUM},?[ \t]+(?i:{_FR_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}}"
     rf"|{_NUM}[ \t]+{_LW}(?:[ \t]+{_LW}){{0,2}}[ \t]+(?i:{_en_suffixes()})(?![\w])\.?"
     rf"|(?i:{_LC_TYPES})[ \t]+{_LW}(?:[ \t]+{_LW}){{0,3}},?[ \t]+{_LC_NO}{_NUM_DOOR}"
-    rf"|(?:{_WC}[ \t]+)?{_LW}[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}"
+    rf"|(?:{_WC}[ \t]+)?{_LW}[ \t]+(?i:{_TR_TYPES})[ \t]+{_LC_NO}{_NUM_DOOR}(?:[ \t]+(?i:d|daire|kat)\.?:?[ \t]*\d{{1,4}}(?![\w]))?"
+    rf"|(?i:flat|apt\.?|apartment|unit|suite|studio)[ \t]+\w{{1,5}},?[ \t]+(?:{_NUM}[ \t]+)?{_LW}(?:[ \t]+{_LW}){{0,2}}[ \t]+(?i:{_en_suffixes()})(?![\w])\.?"
     rf"|(?P<single>\p{{L}}[\p{{L}}\p{{M}}'’\-]{{4,}})[ \t]+{_NUM_DOOR})(?![\d])"
 )
 _LC_TAIL = re.compile(
-    rf"(?:[ \t]+\d{{1,5}}(?![\w]))?(?:[ \t]*-[ \t]*{_LW}(?:[ \t]+{_LW}){{0,2}})?(?:[ \t]*,[ \t]*|[ \t]*{_NL})(?:"
+    rf"(?:[ \t]+\d{{1,5}}(?![\w]))?(?:[ \t]+{_LW}(?=[ \t]*,[ \t]*\d))?(?:[ \t]*-[ \t]*{_LW}(?:[ \t]+{_LW}){{0,2}})?(?:[ \t]*,[ \t]*|[ \t]*{_NL})(?:"
     rf"{_LC_POST}[ \t]+{_LC_TOWN}(?:[ \t]*\({_LW}\)|[ \t]*,[ \t]*(?i:[a-z]\.[ \t]?[a-z]{{2,4}}|[a-z]{{2,4}})(?![\w]))?"
     rf"|{_LC_TOWN}(?:[ \t]*[-,][ \t]*(?i:[a-z]{{2}}))?[ \t]*,?[ \t]+{_LC_POST})"
 )
@@ -438,7 +439,7 @@ class AddressRecognizer(_Base):
         """Addresses typed without capitals: a street, its units, and a ", postcode town" tail
         (required); a street of one word only when that word is no common word."""
         out = []
-        for m in _LC_STREET.finditer(text):
+        for m in _LC_STREET.finditer(text, overlapped=True):  # "aller 134 boulevard …": both tried
             single = m.group("single")
             if single is not None and (g.is_stop(single) or _COUNTED.match(text, m.end())):
                 continue
@@ -449,7 +450,9 @@ class AddressRecognizer(_Base):
             capitalised = any(w[:1].isupper() for w in text[m.start():e].split())
             while True:  # a town's words run on into the sentence: "13427 calw gehen"
                 last = re.search(r"[ \t]+(\p{L}+)$", text[m.start():e])
-                if last is None or not (g.is_stop(last.group(1)) or capitalised and last.group(1).islower()):
+                if last is None or re.search(r"\d\S*$", text[m.start():e - len(last.group())]) or not (
+                    g.is_stop(last.group(1)) or capitalised and last.group(1).islower()
+                ):  # ... but a town right after its postcode stays ("57-113 warszawa")
                     break
                 e -= len(last.group())
             s = _trim_start(text, m.start(), g)
@@ -514,6 +517,9 @@ def _trim_start(text: str, s: int, g) -> int:
         w = _FIRST_WORD.match(text, s)
         if w is None or w.group(1).lower() in _STREET_WORDS or not g.is_stop(w.group(1)):
             break
+        after = _FIRST_WORD.match(text, w.end())
+        if after is not None and after.group(1).lower() in _STREET_WORDS:
+            break  # the name before a street word: "Gül Caddesi", "Siam Allé"
         s = w.end()
     return s
 
