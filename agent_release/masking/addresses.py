@@ -17,6 +17,14 @@ interno, lgh, m./lok., Whg...), a postcode + town or town + postcode in any of t
 5 digits (us es fr de it mx fi tr), ZIP+4, "1234 AB" (nl), "00-238" (pl), "111 22" (se),
 "1000-001" (pt), "01305-100" (br), 4 digits (be ch at dk no), UK postcodes — and a province
 ("(MI)"). Every message runs through every pattern: an unknown locale gets them all.
+
+Issue 15 (addresses masked whole): every line break inside one address may carry the quote
+prefix of a quoted e-mail reply ("\n> ", "\n> > ", "\n>> "); a street of any capitalised name
+and number counts when a postcode + town follows it ("Holmtoppen 5B\n5225 Linestrand"); an
+address typed in lower case counts with a required ", postcode town" tail
+(:meth:`AddressRecognizer._lower_case`); the values of pasted form fields — address / street,
+postcode and town labels in the supported languages — are masked
+(:meth:`AddressRecognizer._form_fields`).
 """
 
 from __future__ import annotations
