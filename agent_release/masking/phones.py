@@ -54,7 +54,11 @@ _PHONE_WORDS = (
     # sv / da / no
     r"(?:ringa|ringer)\w*|ring mig|ring meg|ring til|"
     # fi / tr / cs / ru
-    r"(?:puhelin|soita|matkapuhelin|aray|kontakt)\w*|puh|volat|телефон\w*"
+    r"(?:puhelin|soita|matkapuhelin|aray|kontakt)\w*|puh|volat|телефон\w*|"
+    # "reach me at", "the new one is": numero-/numara- case forms, "ni når mig på", "nowy to"
+    r"numero(?:sta|on|lla|ni|mme)|tavoittaa|(?:nar|nas)[ \t]+(?:mig|meg|mej|meid)(?:[ \t]+pa)?|"
+    r"(?:el|le|o)[ \t]+(?:nuevo|nouveau|novo)[ \t]+(?:es|est|e)(?:[ \t]+le)?|nowy[ \t]+to|"
+    r"(?:(?<=^)|(?<=\n)|(?<=> ))(?:m|t|mob|tlf)(?=:)"
 )
 _MY = r"(?:my|mon|mi|meu|meine|mein|mio|il mio|mijn|moj|mój|min|mitt|minun|benim)"
 _NUMBER_WORDS = r"(?:number|numero|nummer|numer|numara|nro|telnr|tlf)"
@@ -66,7 +70,9 @@ _PHONE_CUE = re.compile(
 _PHONE_CTX = _PHONE_CUE
 _PHONE_CTX_AFTER = re.compile(
     r"[ \t,]{0,3}(?:an|zu)?(?:anrufen|zuruckrufen|zuruckzurufen|zuruck|erreichen|llamar|llamarme|ligar|appeler|"
-    r"rappeler|call|text|whatsapp|chiamare|chiamarmi|bellen|zadzwonic|ringa|soita)\b"
+    r"rappeler|call|text|whatsapp|chiamare|chiamarmi|bellen|zadzwonic|ringa|soita|"
+    r"numaras\w*|numaram\w*|(?:som|jako|as|como)[ \t]+(?:mit[ \t]+|min[ \t]+|my[ \t]+|mi[ \t]+)?"
+    r"(?:kontakt\w*|numer\w*|contact\w*|numero\w*|phone\w*|telef\w*))\b"
 )
 #: a conjunction between two numbers: the second continues the first one's cue
 _NUMBER_JOIN = re.compile(
@@ -84,12 +90,16 @@ _DAY_MONTH = re.compile(
     r"(?i)(?<![\w])\d{1,2}(?:\.|er|º|st|nd|rd|th)?[ \t]+(?:de[ \t]+|of[ \t]+)?(?:"
     + "|".join(sorted({m for ms in MONTHS.values() for m in ms.split()} | set(
         "janvier février fevrier mars août aout décembre decembre märz marz março marco".split()), key=len, reverse=True))
+    # Finnish months, also in the partitive of dates ("16. maaliskuuta 2024")
+    + r"|(?:tammi|helmi|maalis|huhti|touko|kesä|kesa|heinä|heina|elo|syys|loka|marras|joulu)kuu(?:ta)?"
     + r")\b"
 )
 #: spaces, dots or parentheses between digit groups: how phones are written, not ids
 _PHONE_LAYOUT = re.compile(r"^\+|\d \d|\(\d|\d{2}\.\d{2}\.\d{2}")
 _AMOUNT_TAIL = re.compile(r"\d[.,]\d{2}$")
 _DOTTED_PAIRS = re.compile(r"[.,]\d{2}[.,]\d{2}$")
+#: "1 234 567", "12 345 678": thousands grouping, an amount rather than a phone
+_THOUSANDS = re.compile(r"^\d{1,3}(?: \d{3})+$")
 _PHONE_STRETCH = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d ().\-/]{8,40}\d(?![\w])")
 #: after a cue: shorter numbers too ("555 0123", "12 34 56 78")
 _CUE_STRETCH = re.compile(r"(?:\+|00)?\(?\d[\d ().\-/]{4,40}\d(?:(?![\w])|(?=(?i:x|ext)\.?[ ]?\d))")
@@ -184,12 +194,22 @@ class LocalePhoneRecognizer(_Base):
             if len(nsn) < 7:
                 continue
             intl = main.lstrip("( ").startswith("+") or bool(_INTL_00.match(main))
-            if phonenumbers.is_valid_number(n) or is_fictional_phone(n):
+            long_run = not intl and _stretch_digits(scan, m.start, m.start + len(main)) > 15
+            if long_run and " " in main:  # "9400 5947" of "9400 5947 6197 4037 7887 87": a tracking slice
+                score = 0.45
+            elif phonenumbers.is_valid_number(n) or is_fictional_phone(n):
                 # laid out like a phone ("(415) 555-0123", "06 12 34 56 78"): clear enough for the
                 # residual scan's 0.8 bar; a bare valid digit run stays at 0.75
                 score = 0.8 if _PHONE_LAYOUT.search(main) or "-" in main.strip("-") else 0.75
             elif intl:
                 score = 0.65
+            elif ((_PHONE_LAYOUT.search(main) or "-" in main.strip("-")) and not _THOUSANDS.match(main.strip())
+                    and not ORDER_CTX.search(folded, max(0, m.start - 40), m.start)
+                    and _stretch_digits(scan, m.start, m.start + len(main)) <= 15
+                    and not _CURRENCY_NEAR.search(folded[max(0, m.start - 6):m.end + 6])):
+                # possible (not valid) but grouped as phones are written ("078 123 40 03",
+                # "61 1678-3903"): privacy first, just at the bar; an id cue before it keeps 0.45
+                score = 0.5
             else:
                 score = 0.45
             if not intl and _main_digits(main) > 14:
@@ -211,6 +231,8 @@ class LocalePhoneRecognizer(_Base):
             for s_, e_ in self._valid_windows(scan, m.start(), m.end()):
                 if embedded(text, s_, e_):
                     continue
+                if re.fullmatch(r"\d{4}(?: \d{4})+", scan[s_:e_]) and _stretch_digits(scan, s_, e_) > 15:
+                    continue  # the head of "9400 5947 6197 4037 7887 87": a tracking number
                 score = self._adjust(folded, s_, e_, 0.75)
                 if (s_, e_) in found and score < 0.75:
                     continue  # the same span, not clearly a phone here either: its verdict stands
@@ -407,3 +429,13 @@ def _shaped_like_phone(frag: str) -> bool:
         return 8 <= len(groups[0]) <= 13
     seps = set(re.findall(r"[ .\-/]+", frag))
     return len(seps) <= 2 and all(1 <= len(g) <= 5 for g in groups) and len(groups) <= 6
+
+
+def _stretch_digits(text: str, s: int, e: int) -> int:
+    """Digits of the space/dash-joined digit run around [s, e): a slice of a grouped tracking
+    number ("9400 5354 9274 6732 2570 00") belongs to a run longer than any phone."""
+    while s > 0 and (text[s - 1].isdigit() or (text[s - 1] in " -" and s > 1 and text[s - 2].isdigit())):
+        s -= 1
+    while e < len(text) and (text[e].isdigit() or (text[e] in " -" and e + 1 < len(text) and text[e + 1].isdigit())):
+        e += 1
+    return sum(c.isdigit() for c in text[s:e])
