@@ -41,6 +41,8 @@ POSITIVES = [
     ("fi-FI", "tässä vielä 078 123 40 03 jos tarvitsette", "078 123 40 03"),
     ("en-US", "here it is: 0412 345 678 thanks", "0412 345 678"),
     ("de-DE", "und hier noch 070-123 45 67 falls nötig", "070-123 45 67"),
+    ("es-ES", "y no es lo que encargué. - (612 34 40 8) es el de mi móvil", "612 34 40 8"),
+    ("nl-NL", "voor de zekerheid: (06) 1234 5678", "(06) 1234 5678"),
 ]
 
 NEGATIVES = [

@@ -14,6 +14,9 @@ Passes, each adding what the previous ones missed:
    (a UK mobile in a US conversation), else possible there, else phone-shaped (7-15 digits): a
    customer who writes "my phone: ..." means a phone whatever the numbering plan says; one
    number after another ("0612 345678 or 030 1234567") continues the cue;
+4b. without a cue, digit groups written as phones are ("(612 34 40 8)", "0412 345 678", a
+   parenthesis, a trunk 0 or three groups) and possible in any candidate region: 0.5, not after
+   an id cue, near a currency, in thousands grouping or inside a longer digit run;
 5. an extension right after any number found (``x42503``, ``ext. 12``, ``#12``, ``poste 221``,
    ``Durchwahl 123``...) joins its span. Length guards count the main number's digits only.
 
@@ -173,6 +176,7 @@ class LocalePhoneRecognizer(_Base):
         self._international_pass(text, folded, found)
         self._nanp_pass(text, scan, folded, found)
         self._cue_pass(text, scan, folded, found)
+        self._grouped_pass(text, scan, folded, found)
         self._extensions(text, found)
         return [self._res("PHONE_NUMBER", s, e, sc) for (s, e), sc in found.items()]
 
@@ -335,6 +339,30 @@ class LocalePhoneRecognizer(_Base):
             return None  # "call about the 1 234 567 € invoice"
         return best
 
+    # -- pass 4b: grouped like a phone, possible in some region -------------------------------
+    def _grouped_pass(self, text, scan, folded, found):
+        """"(612 34 40 8)", "0412 345 678": digit groups written as phones are (a parenthesis, a
+        trunk 0 or three groups and more), possible in any candidate region, are a phone at 0.5
+        with no cue — not after an id cue, near a currency, in thousands grouping or as a slice
+        of a longer digit run."""
+        for m in _PHONE_STRETCH.finditer(scan):
+            s_, e_ = m.start(), m.end()
+            frag = scan[s_:e_]
+            if any(k[0] < e_ and s_ < k[1] for k in found) or _glued(text, s_, e_):
+                continue
+            nd = sum(c.isdigit() for c in frag)
+            groups = re.split(r"[ .\-/()]+", frag.strip("()"))
+            if not 7 <= nd <= 15 or not (frag.startswith(("(", "0")) or len(groups) >= 3):
+                continue
+            if (_DATE_LIKE.match(frag) or _IPV4_LIKE.match(frag) or _VERSION_LIKE.match(frag) or "." in frag
+                    or "/" in frag or _THOUSANDS.match(frag) or _AMOUNT_TAIL.search(frag)
+                    or not _shaped_like_phone(frag) or _stretch_digits(scan, s_, e_) > 15):
+                continue
+            if ORDER_CTX.search(folded, max(0, s_ - 40), s_) or _CURRENCY_NEAR.search(folded[max(0, s_ - 6):e_ + 6]):
+                continue
+            if any(_possible_in(frag, r) for r in (self.region, *phonenorm.CANDIDATE_REGIONS)):
+                found[(s_, e_)] = self._adjust(folded, s_, e_, 0.5)
+
     # -- pass 5: extensions -----------------------------------------------------------------
     @staticmethod
     def _extensions(text, found):
@@ -439,3 +467,10 @@ def _stretch_digits(text: str, s: int, e: int) -> int:
     while e < len(text) and (text[e].isdigit() or (text[e] in " -" and e + 1 < len(text) and text[e + 1].isdigit())):
         e += 1
     return sum(c.isdigit() for c in text[s:e])
+
+
+def _possible_in(frag: str, region: str) -> bool:
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(frag, region))
+    except phonenumbers.NumberParseException:
+        return False
